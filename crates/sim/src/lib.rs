@@ -1,0 +1,1 @@
+//! tenax simulator (to be written).

@@ -1,0 +1,1 @@
+//! Conformance suite every backend runs (to be written).

@@ -1,0 +1,206 @@
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use tenax_model::{Asset, Finding, FindingState, Severity, SourceKind, Timestamp};
+
+/// A sync run's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RunId(pub i64);
+
+impl fmt::Display for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Full or incremental.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunMode {
+    /// From the configured look-back.
+    Full,
+    /// From the last checkpoint, with overlap.
+    Incremental,
+}
+
+impl RunMode {
+    /// `full` / `incremental`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunMode::Full => "full",
+            RunMode::Incremental => "incremental",
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Still going (or the process died; see [`crate::Store::close_stale_runs`]).
+    Running,
+    /// Everything fetched, stored and reconciled.
+    Succeeded,
+    /// Some data stored, but not everything (failed chunks, reconcile mismatch, cancelled).
+    Partial,
+    /// Nothing usable.
+    Failed,
+}
+
+impl RunStatus {
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Partial => "partial",
+            RunStatus::Failed => "failed",
+        }
+    }
+
+    /// Parses the lowercase name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "running" => RunStatus::Running,
+            "succeeded" => RunStatus::Succeeded,
+            "partial" => RunStatus::Partial,
+            "failed" => RunStatus::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// A finding with the raw source JSON it was mapped from.
+#[derive(Debug, Clone)]
+pub struct FindingRow {
+    /// The normalized finding.
+    pub finding: Finding,
+    /// The raw JSON text of the source record (stored compressed).
+    pub raw: Box<str>,
+}
+
+/// An asset with the raw source JSON it was mapped from.
+#[derive(Debug, Clone)]
+pub struct AssetRow {
+    /// The normalized asset.
+    pub asset: Asset,
+    /// The raw JSON text of the source record (stored compressed).
+    pub raw: Box<str>,
+}
+
+/// One unit of writing: records plus the checkpoint updates they reach, applied in one
+/// transaction.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    /// Assets to upsert.
+    pub assets: Vec<AssetRow>,
+    /// Findings to upsert.
+    pub findings: Vec<FindingRow>,
+    /// Assets the source reports deleted or terminated: `(native id, when)`. Marks the stored
+    /// asset (inserting a stub row when it was never seen).
+    pub deleted_assets: Vec<(String, Timestamp)>,
+    /// Checkpoint updates: `(key, Some(value))` sets, `(key, None)` deletes.
+    pub checkpoint: Vec<(String, Option<serde_json::Value>)>,
+}
+
+/// What a batch changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Assets inserted or updated.
+    pub assets: u64,
+    /// Findings inserted or updated.
+    pub findings: u64,
+    /// Assets marked deleted.
+    pub deleted_assets: u64,
+}
+
+/// Counts of one entity in a run: what the source said it would send vs what was stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    /// The source's own total (export chunk sizes, `totalRecords`, …), when known.
+    pub expected: Option<u64>,
+    /// Rows received and written by this run.
+    pub stored: u64,
+}
+
+/// The report a run finishes with.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Final status (must not be `Running`).
+    pub status: Option<RunStatus>,
+    /// Assets expected vs stored.
+    pub assets: Tally,
+    /// Findings expected vs stored.
+    pub findings: Tally,
+    /// Assets marked deleted by this run.
+    pub deleted_assets: u64,
+    /// One-line summary or error cause.
+    pub message: Option<String>,
+    /// Source-specific details (export uuids, chunk counts, retries), free-form JSON.
+    pub details: serde_json::Value,
+}
+
+/// A stored run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Run id.
+    pub id: RunId,
+    /// Source name.
+    pub source: String,
+    /// Source kind.
+    pub kind: SourceKind,
+    /// Full or incremental.
+    pub mode: RunMode,
+    /// Status.
+    pub status: RunStatus,
+    /// Start time.
+    pub started_at: Timestamp,
+    /// End time (`None` while running).
+    pub finished_at: Option<Timestamp>,
+    /// Assets expected vs stored.
+    pub assets: Tally,
+    /// Findings expected vs stored.
+    pub findings: Tally,
+    /// Assets marked deleted.
+    pub deleted_assets: u64,
+    /// Summary or error.
+    pub message: Option<String>,
+    /// Source-specific details.
+    pub details: serde_json::Value,
+}
+
+/// Filter for findings; empty fields match everything. Lists are OR-ed, fields AND-ed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FindingFilter {
+    /// Source names.
+    pub sources: Vec<String>,
+    /// Severities.
+    pub severities: Vec<Severity>,
+    /// States.
+    pub states: Vec<FindingState>,
+    /// A CVE id (exact, case-insensitive).
+    pub cve: Option<String>,
+    /// A plugin id.
+    pub plugin_id: Option<i64>,
+    /// A source-native asset id.
+    pub asset_id: Option<String>,
+    /// Only findings written by this run.
+    pub run: Option<RunId>,
+    /// At most this many rows (streaming queries only).
+    pub limit: Option<u64>,
+}
+
+/// Filter for assets; empty fields match everything.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssetFilter {
+    /// Source names.
+    pub sources: Vec<String>,
+    /// Substring of name, host names, FQDNs, IPs or MACs (case-insensitive).
+    pub search: Option<String>,
+    /// Include assets the source deleted or terminated (default: live only).
+    pub include_deleted: bool,
+    /// Only assets written by this run.
+    pub run: Option<RunId>,
+    /// At most this many rows (streaming queries only).
+    pub limit: Option<u64>,
+}
