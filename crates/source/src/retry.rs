@@ -1,0 +1,148 @@
+//! Retry decisions: a pure function of the attempt number and the error, so it is tested
+//! without sockets or clocks.
+
+use std::time::Duration;
+
+use crate::SourceError;
+
+/// When and how often a failed request is repeated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// Delay before the first retry; doubles each attempt.
+    pub base: Duration,
+    /// Upper bound of the computed delay.
+    pub max: Duration,
+    /// Upper bound of a server's `Retry-After` we honour; beyond it we give up instead.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 6,
+            base: Duration::from_millis(500),
+            max: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(300),
+        }
+    }
+}
+
+/// What to do after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Wait this long, then try again.
+    Retry(Duration),
+    /// Stop and return the error.
+    GiveUp,
+}
+
+impl RetryPolicy {
+    /// A policy for tests: millisecond delays.
+    pub fn fast() -> Self {
+        Self {
+            max_attempts: 8,
+            base: Duration::from_millis(2),
+            max: Duration::from_millis(20),
+            max_retry_after: Duration::from_secs(5),
+        }
+    }
+
+    /// Decides after `attempt` (1-based) failed with `err`. `jitter` in `[0, 1)` spreads the
+    /// delay between half and all of the exponential step ("equal jitter").
+    pub fn decide(&self, attempt: u32, err: &SourceError, jitter: f64) -> Decision {
+        if attempt >= self.max_attempts || !err.is_retryable() {
+            return Decision::GiveUp;
+        }
+        if let SourceError::RateLimited { retry_after: Some(d), .. } = err {
+            if *d > self.max_retry_after {
+                return Decision::GiveUp;
+            }
+            return Decision::Retry(*d);
+        }
+        let exp = self.base.saturating_mul(1u32 << (attempt - 1).min(16));
+        let step = exp.min(self.max);
+        let jitter = jitter.clamp(0.0, 1.0);
+        Decision::Retry(step / 2 + step.mul_f64(jitter) / 2)
+    }
+
+    /// [`RetryPolicy::decide`] with a random jitter.
+    pub fn decide_now(&self, attempt: u32, err: &SourceError) -> Decision {
+        self.decide(attempt, err, jitter())
+    }
+}
+
+/// A cheap pseudo-random number in `[0, 1)` (jitter needs spread, not cryptography).
+fn jitter() -> f64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static STATE: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0);
+    let mut x = STATE.fetch_add(nanos | 1, Ordering::Relaxed) ^ nanos;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Parses a `Retry-After` header: delta seconds (fractions accepted). HTTP dates are rare on
+/// Tenable and are treated as "unknown".
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let secs: f64 = value.trim().parse().ok()?;
+    (secs.is_finite() && secs >= 0.0 && secs < 86_400.0).then(|| Duration::from_millis((secs * 1000.0) as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16) -> SourceError {
+        SourceError::Api { endpoint: "GET /x".into(), status, message: String::new() }
+    }
+
+    #[test]
+    fn retries_server_errors_with_growing_delay() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.decide(1, &api(503), 1.0), Decision::Retry(Duration::from_millis(500)));
+        assert_eq!(p.decide(2, &api(503), 1.0), Decision::Retry(Duration::from_millis(1000)));
+        assert_eq!(p.decide(2, &api(503), 0.0), Decision::Retry(Duration::from_millis(500)));
+        assert_eq!(p.decide(30, &api(503), 1.0), Decision::GiveUp);
+        assert_eq!(p.decide(5, &api(502), 1.0), Decision::Retry(Duration::from_secs(8)));
+    }
+
+    #[test]
+    fn never_retries_client_errors() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.decide(1, &api(400), 0.5), Decision::GiveUp);
+        assert_eq!(p.decide(1, &api(404), 0.5), Decision::GiveUp);
+    }
+
+    #[test]
+    fn honours_retry_after() {
+        let p = RetryPolicy::default();
+        let e = SourceError::RateLimited {
+            endpoint: "x".into(),
+            retry_after: Some(Duration::from_secs(30)),
+        };
+        assert_eq!(p.decide(1, &e, 0.0), Decision::Retry(Duration::from_secs(30)));
+        let e = SourceError::RateLimited {
+            endpoint: "x".into(),
+            retry_after: Some(Duration::from_secs(3000)),
+        };
+        assert_eq!(p.decide(1, &e, 0.0), Decision::GiveUp);
+        let e = SourceError::RateLimited { endpoint: "x".into(), retry_after: None };
+        assert!(matches!(p.decide(1, &e, 0.0), Decision::Retry(_)));
+    }
+
+    #[test]
+    fn parses_retry_after() {
+        assert_eq!(parse_retry_after("30"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_retry_after(" 0 "), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("1.5"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(parse_retry_after("-1"), None);
+    }
+}
