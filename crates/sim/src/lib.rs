@@ -1,1 +1,306 @@
-//! tenax simulator (to be written).
+//! `tenax-sim`: a simulator of the Tenable APIs tenax reads from, in process and over real
+//! HTTP on loopback.
+//!
+//! Today it serves **Tenable Vulnerability Management** (VM, ex Tenable.io): the
+//! vulnerability and asset (v1) export APIs with `X-ApiKeys` authentication, asynchronous
+//! export jobs whose chunks appear over time and out of order, 409 on duplicate exports,
+//! 429 on too many concurrent exports, chunk expiry, and opt-in [`Faults`].
+//!
+//! The data set is generated from a seed (same seed and same requests → byte-identical
+//! chunks) and only a compact model is held in memory: chunks are rendered and streamed
+//! when they are downloaded. [`Sim::vm_truth`] is the ground truth a correct sync must
+//! store; [`Sim::vm_mutate`] changes the data deterministically for incremental tests.
+//!
+//! The crate depends on no other tenax crate and builds its JSON from its own types, so a
+//! wrong field name in the client is not mirrored here.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), tenax_sim::SimError> {
+//! use tenax_sim::{Sim, SimConfig};
+//!
+//! let sim = Sim::start(SimConfig { seed: 7, assets: 200, ..SimConfig::default() }).await?;
+//! let (access, secret) = sim.vm_keys();
+//! println!("{} accessKey={access}; secretKey={secret};", sim.vm_url());
+//! let truth = sim.vm_truth();
+//! println!("{} live assets, {} findings", truth.live_assets, truth.findings);
+//! sim.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+#![warn(missing_docs)]
+
+mod catalog;
+mod devices;
+mod faults;
+mod server;
+mod util;
+mod vm;
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use crate::faults::{FaultSpecError, Faults, RateLimitFault};
+use crate::server::{Counters, Shared};
+use crate::util::{DAY_MS, label, mix};
+use crate::vm::VmService;
+use crate::vm::data::VmData;
+pub use crate::vm::{
+    DEFAULT_VM_ACCESS_KEY, DEFAULT_VM_SECRET_KEY, VmMutation, VmOptions, VmRole, VmTruth,
+};
+
+/// Configuration of a simulator instance.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Seed of everything generated. Default 42.
+    pub seed: u64,
+    /// Number of VM assets generated. Default 1000.
+    pub assets: usize,
+    /// Where to listen. Default `127.0.0.1:0` (any free port).
+    pub listen: SocketAddr,
+    /// Injected faults. Default none.
+    pub faults: Faults,
+    /// VM options.
+    pub vm: VmOptions,
+    /// Instant the generated timestamps are relative to: they lie between
+    /// `anchor - 300 days` and `anchor - 2 days`. Default (`None`): the start of the
+    /// current UTC day, so two simulators started the same day produce the same bytes.
+    pub anchor: Option<DateTime<Utc>>,
+}
+
+impl Default for SimConfig {
+    fn default() -> SimConfig {
+        SimConfig {
+            seed: 42,
+            assets: 1000,
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            faults: Faults::default(),
+            vm: VmOptions::default(),
+            anchor: None,
+        }
+    }
+}
+
+/// Why a simulator could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SimError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A findings or assets file could not be loaded.
+    #[error("cannot load data file: {0}")]
+    Data(String),
+    /// Building the data set failed unexpectedly.
+    #[error("simulator start failed: {0}")]
+    Internal(String),
+}
+
+/// Counters for tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SimStats {
+    /// Every HTTP request received (including faulted and rejected ones).
+    pub requests: u64,
+    /// Export jobs created (vulns and assets, including the one `409:first` starts).
+    pub exports_created: u64,
+    /// 429 answers (the `429:` fault and the concurrency limit).
+    pub rate_limited: u64,
+    /// Injected 5xx answers.
+    pub server_errors: u64,
+    /// Chunk downloads aborted mid-body by the `reset:` fault.
+    pub resets: u64,
+    /// Download requests per (export uuid, chunk id) that reached the chunk handler for an
+    /// existing export and an in-range chunk id, whatever the outcome (200, fault, or 404
+    /// because the chunk is not available yet or expired).
+    pub chunk_downloads: BTreeMap<(String, u32), u64>,
+    /// Running exports cancelled.
+    pub cancelled: u64,
+    /// 409 answers (duplicate exports and `409:first`).
+    pub conflicts: u64,
+}
+
+/// A running simulator. Dropping it stops the server; [`Sim::shutdown`] does so gracefully.
+pub struct Sim {
+    addr: SocketAddr,
+    anchor: DateTime<Utc>,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Sim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sim")
+            .field("addr", &self.addr)
+            .field("anchor", &self.anchor)
+            .finish()
+    }
+}
+
+fn default_anchor() -> DateTime<Utc> {
+    let now = Utc::now().timestamp_millis();
+    let day = now - now.rem_euclid(DAY_MS);
+    DateTime::from_timestamp_millis(day).unwrap_or_else(Utc::now)
+}
+
+impl Sim {
+    /// Builds the data set, binds the listener and serves in a background task; returns
+    /// once the socket is listening.
+    pub async fn start(cfg: SimConfig) -> Result<Sim, SimError> {
+        let anchor = cfg.anchor.unwrap_or_else(default_anchor);
+        let (seed, assets) = (cfg.seed, cfg.assets);
+        let findings_file: Option<PathBuf> = cfg.vm.findings_file.clone();
+        let assets_file: Option<PathBuf> = cfg.vm.assets_file.clone();
+        let anchor_ms = anchor.timestamp_millis();
+        let data = tokio::task::spawn_blocking(move || {
+            VmData::build(
+                seed,
+                assets,
+                anchor_ms,
+                findings_file.as_deref(),
+                assets_file.as_deref(),
+            )
+        })
+        .await
+        .map_err(|e| SimError::Internal(e.to_string()))?
+        .map_err(SimError::Data)?;
+        let listener = tokio::net::TcpListener::bind(cfg.listen)
+            .await
+            .map_err(|source| SimError::Bind {
+                addr: cfg.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| SimError::Bind {
+            addr: cfg.listen,
+            source,
+        })?;
+        let shared = Arc::new(Shared {
+            seed,
+            fault_rng: Mutex::new(SmallRng::seed_from_u64(mix(&[seed, label("faults")]))),
+            faults: cfg.faults,
+            counters: Counters::default(),
+            vm: VmService::new(cfg.vm, data),
+        });
+        let app = server::router(Arc::clone(&shared));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::warn!(error = %e, "Simulator server stopped with an error.");
+            }
+        });
+        tracing::info!(%addr, seed, assets, "Simulator listening.");
+        Ok(Sim {
+            addr,
+            anchor,
+            shared,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// The socket address the simulator listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Base URL of the VM API (paths at the root: `/vulns/export`, …).
+    pub fn vm_url(&self) -> String {
+        let mut a = self.addr;
+        if a.ip().is_unspecified() {
+            a.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        }
+        format!("http://{a}")
+    }
+
+    /// `(access, secret)` of the built-in admin key.
+    pub fn vm_keys(&self) -> (String, String) {
+        let o = &self.shared.vm.opts;
+        (o.access_key.clone(), o.secret_key.clone())
+    }
+
+    /// Adds (or replaces) an API key pair with a role.
+    pub fn add_vm_key(&self, access: &str, secret: &str, role: VmRole) {
+        self.shared.vm.add_key(access, secret, role);
+    }
+
+    /// Ground truth of the current VM data set.
+    pub fn vm_truth(&self) -> VmTruth {
+        self.shared.vm.truth()
+    }
+
+    /// Changes about `n` findings at the current time, deterministically from the seed and
+    /// the number of previous calls (see [`VmMutation`]). Exports already created keep
+    /// serving their snapshot. File-backed data sets are not mutated (all counts zero).
+    pub fn vm_mutate(&self, n: usize) -> VmMutation {
+        self.shared.vm.mutate(n, util::now_ms())
+    }
+
+    /// Expires every existing export: their chunks answer 404 from now on.
+    pub fn vm_expire_exports(&self) {
+        self.shared.vm.expire_exports();
+    }
+
+    /// The instant generated timestamps are relative to.
+    pub fn anchor(&self) -> DateTime<Utc> {
+        self.anchor
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> SimStats {
+        let c = &self.shared.counters;
+        SimStats {
+            requests: c.requests.load(Ordering::Relaxed),
+            exports_created: c.exports_created.load(Ordering::Relaxed),
+            rate_limited: c.rate_limited.load(Ordering::Relaxed),
+            server_errors: c.server_errors.load(Ordering::Relaxed),
+            resets: c.resets.load(Ordering::Relaxed),
+            chunk_downloads: c
+                .chunk_downloads
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone(),
+            cancelled: c.cancelled.load(Ordering::Relaxed),
+            conflicts: c.conflicts.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stops the server: lets in-flight requests finish for up to two seconds, then aborts.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(Duration::from_secs(2), &mut task)
+                .await
+                .is_err()
+        {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
