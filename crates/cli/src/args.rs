@@ -1,0 +1,171 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Pull asset and vulnerability data, read-only, from Tenable Vulnerability Management,
+/// Security Center and OT Security into one store, and look at it.
+#[derive(Debug, Parser)]
+#[command(name = "tenax", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Configuration file.
+    #[arg(
+        long,
+        global = true,
+        env = "TENAX_CONFIG",
+        default_value = "tenax.toml"
+    )]
+    pub config: PathBuf,
+    /// Store URL (`sqlite://PATH`); overrides `[store] url`. Default `sqlite://./tenax.db`.
+    #[arg(long, global = true, env = "TENAX_DB")]
+    pub db: Option<String>,
+    /// More log output (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Less output (errors only).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// No progress bars or progress lines.
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Start the simulator on loopback, sync everything from it into the store, print a summary.
+    Demo(DemoArgs),
+    /// Run the Tenable API simulator until Ctrl-C.
+    Sim(SimArgs),
+    /// Connection test per source: reachability, TLS, keys, permissions.
+    Check {
+        /// Source names (default: all configured).
+        sources: Vec<String>,
+    },
+    /// Sync sources into the store (incremental unless --full).
+    Sync {
+        /// Source names (default: all configured).
+        sources: Vec<String>,
+        /// Ignore checkpoints and sync the whole look-back window.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Sync history: expected vs stored, status, duration.
+    Runs {
+        /// Only this source.
+        #[arg(long)]
+        source: Option<String>,
+        /// At most this many runs.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// List assets.
+    Assets(AssetArgs),
+    /// List findings.
+    Findings(FindingArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Exit after the summary (this build has no dashboard yet, so demo always exits).
+    #[arg(long)]
+    pub no_serve: bool,
+    /// Simulated assets.
+    #[arg(long, default_value_t = 2000)]
+    pub assets: usize,
+    /// Simulator seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Address to listen on (loopback).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Seed of the generated data set.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Simulated assets.
+    #[arg(long, default_value_t = 1000)]
+    pub assets: usize,
+    /// Faults, e.g. `429:every=5,5xx:p=0.05,reset:chunk=3,export:error`.
+    #[arg(long)]
+    pub faults: Option<String>,
+    /// Serve VM findings from a JSON array (or a decoded pyTenable cassette) file.
+    #[arg(long)]
+    pub vm_findings: Option<PathBuf>,
+    /// Serve VM assets from a JSON array (or a decoded pyTenable cassette) file.
+    #[arg(long)]
+    pub vm_assets: Option<PathBuf>,
+    /// Milliseconds between chunks becoming available.
+    #[arg(long, default_value_t = 20)]
+    pub chunk_interval_ms: u64,
+    /// Write a tenax.toml pointing at the simulator (mode 0600) and keep running.
+    #[arg(long)]
+    pub write_config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AssetArgs {
+    /// Only these sources (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',')]
+    pub source: Vec<String>,
+    /// Substring of name, host names, FQDNs, IPs or MACs.
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Include assets the source deleted or terminated.
+    #[arg(long)]
+    pub include_deleted: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// At most this many rows.
+    #[arg(long)]
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct FindingArgs {
+    /// Only these sources (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',')]
+    pub source: Vec<String>,
+    /// Severities: info,low,medium,high,critical.
+    #[arg(long, value_delimiter = ',')]
+    pub severity: Vec<String>,
+    /// States: open,reopened,fixed.
+    #[arg(long, value_delimiter = ',')]
+    pub state: Vec<String>,
+    /// A CVE id.
+    #[arg(long)]
+    pub cve: Option<String>,
+    /// A plugin id.
+    #[arg(long)]
+    pub plugin: Option<i64>,
+    /// A source-native asset id.
+    #[arg(long)]
+    pub asset: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// At most this many rows.
+    #[arg(long)]
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON array.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// CSV with a header row.
+    Csv,
+}

@@ -1,0 +1,372 @@
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use tenax_model::{FindingState, Severity};
+use tenax_source::CancellationToken;
+use tenax_store::{AssetFilter, FindingFilter, RunStatus, Store};
+use tenax_sync::{AnySource, Config, RunOptions, RunSummary, SourceConfig, run_source};
+
+use crate::args::{Cli, Cmd, DemoArgs, SimArgs};
+use crate::{Failure, output, progress};
+
+pub fn init_logging(cli: &Cli) {
+    let level = if cli.quiet {
+        "error"
+    } else {
+        match cli.verbose {
+            0 => "warn",
+            1 => "info",
+            _ => "debug",
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TENAX_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{level},hyper=warn,reqwest=warn"))
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+pub async fn run(cli: Cli) -> Result<u8, Failure> {
+    match &cli.cmd {
+        Cmd::Demo(a) => demo(&cli, a).await,
+        Cmd::Sim(a) => sim(a).await,
+        Cmd::Check { sources } => check(&cli, sources).await,
+        Cmd::Sync { sources, full } => {
+            let cfg = Config::load(&cli.config)?;
+            let selected: Vec<SourceConfig> = cfg.select(sources)?.into_iter().cloned().collect();
+            if selected.is_empty() {
+                return Err(Failure::config(format!(
+                    "{}: no [[sources]] configured",
+                    cli.config.display()
+                )));
+            }
+            let store = open_store(&cli, Some(&cfg))?;
+            sync(&cli, store, &selected, *full).await
+        }
+        Cmd::Runs {
+            source,
+            limit,
+            format,
+        } => {
+            let store = open_store(&cli, optional_config(&cli)?.as_ref())?;
+            let runs = store.list_runs(source.as_deref(), *limit)?;
+            output::runs(&runs, *format).map_err(io_failure)?;
+            Ok(0)
+        }
+        Cmd::Assets(a) => {
+            let store = open_store(&cli, optional_config(&cli)?.as_ref())?;
+            let filter = AssetFilter {
+                sources: a.source.clone(),
+                search: a.search.clone(),
+                include_deleted: a.include_deleted,
+                limit: a.limit,
+                ..AssetFilter::default()
+            };
+            output::assets(store.as_ref(), &filter, a.format)?;
+            Ok(0)
+        }
+        Cmd::Findings(a) => {
+            let store = open_store(&cli, optional_config(&cli)?.as_ref())?;
+            let filter = FindingFilter {
+                sources: a.source.clone(),
+                severities: parse_list::<Severity>(&a.severity, "--severity")?,
+                states: parse_list::<FindingState>(&a.state, "--state")?,
+                cve: a.cve.clone(),
+                plugin_id: a.plugin,
+                asset_id: a.asset.clone(),
+                limit: a.limit,
+                ..FindingFilter::default()
+            };
+            output::findings(store.as_ref(), &filter, a.format)?;
+            Ok(0)
+        }
+    }
+}
+
+fn parse_list<T: std::str::FromStr>(v: &[String], flag: &str) -> Result<Vec<T>, Failure>
+where
+    T::Err: std::fmt::Display,
+{
+    v.iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            s.parse::<T>()
+                .map_err(|e| Failure::config(format!("{flag}: {e}")))
+        })
+        .collect()
+}
+
+pub fn io_failure(e: std::io::Error) -> Failure {
+    Failure::fatal(format!("writing output: {e}"))
+}
+
+/// The config when the file exists (or was named explicitly); `None` when the default file is
+/// absent (commands that only read the store do not need one).
+fn optional_config(cli: &Cli) -> Result<Option<Config>, Failure> {
+    let explicit =
+        std::env::args_os().any(|a| a == "--config") || std::env::var_os("TENAX_CONFIG").is_some();
+    if !explicit && !cli.config.exists() {
+        return Ok(None);
+    }
+    Ok(Some(Config::load(&cli.config)?))
+}
+
+fn db_url(cli: &Cli, cfg: Option<&Config>) -> String {
+    cli.db
+        .clone()
+        .or_else(|| cfg.and_then(|c| c.store.url.clone()))
+        .unwrap_or_else(|| "sqlite://./tenax.db".to_owned())
+}
+
+fn open_store(cli: &Cli, cfg: Option<&Config>) -> Result<Box<dyn Store>, Failure> {
+    let url = db_url(cli, cfg);
+    tenax_store::open(&url).map_err(|e| match e {
+        tenax_store::Error::Config(m) => Failure::config(m),
+        other => Failure::fatal(format!("opening store {url}: {other}")),
+    })
+}
+
+async fn check(cli: &Cli, names: &[String]) -> Result<u8, Failure> {
+    let cfg = Config::load(&cli.config)?;
+    let selected = cfg.select(names)?;
+    if selected.is_empty() {
+        return Err(Failure::config(format!(
+            "{}: no [[sources]] configured",
+            cli.config.display()
+        )));
+    }
+    let mut failed = 0;
+    let mut config_failed = 0;
+    for sc in &selected {
+        let label = format!("{} ({})", sc.name(), sc.kind());
+        let result = match AnySource::build(sc) {
+            Ok(src) => src.check().await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(lines) => {
+                println!("{label}: ok");
+                for l in lines {
+                    println!("  - {l}");
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                if e.is_config() {
+                    config_failed += 1;
+                }
+                eprintln!("tenax: source {label}: {e}");
+            }
+        }
+    }
+    Ok(exit_code(selected.len(), failed, config_failed))
+}
+
+/// 0 all ok; 2 when every failure is a configuration problem; 3 when everything failed;
+/// 1 otherwise.
+fn exit_code(total: usize, failed: usize, config_failed: usize) -> u8 {
+    if failed == 0 {
+        0
+    } else if config_failed == failed && failed == total {
+        2
+    } else if failed == total {
+        3
+    } else {
+        1
+    }
+}
+
+async fn sync(
+    cli: &Cli,
+    mut store: Box<dyn Store>,
+    sources: &[SourceConfig],
+    full: bool,
+) -> Result<u8, Failure> {
+    let cancel = CancellationToken::new();
+    {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!(
+                    "tenax: interrupted; cancelling exports and stopping cleanly (Ctrl-C again to abort)"
+                );
+                cancel.cancel();
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
+            }
+        });
+    }
+    let show = !cli.quiet && !cli.no_progress;
+    let bars = progress::Progress::new(show && std::io::stderr().is_terminal(), show);
+    let mut summaries: Vec<RunSummary> = Vec::new();
+    let mut failed = 0;
+    let mut config_failed = 0;
+    let mut partial = 0;
+    for sc in sources {
+        let label = format!("{} ({})", sc.name(), sc.kind());
+        let src = match AnySource::build(sc) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("tenax: source {label}: {e}");
+                failed += 1;
+                if e.is_config() {
+                    config_failed += 1;
+                }
+                continue;
+            }
+        };
+        let opts = RunOptions {
+            full,
+            cancel: cancel.clone(),
+            observer: Some(bars.observer()),
+        };
+        let (back, result) = run_source(store, &src, &opts).await;
+        store = back;
+        bars.finish(sc.name());
+        let summary = result.map_err(|e| Failure::fatal(format!("source {label}: {e}")))?;
+        match summary.status {
+            RunStatus::Succeeded => {}
+            RunStatus::Partial => partial += 1,
+            _ => {
+                failed += 1;
+                if summary.config_error {
+                    config_failed += 1;
+                }
+            }
+        }
+        if summary.status != RunStatus::Succeeded {
+            eprintln!("tenax: source {label}: {}", summary.message);
+        }
+        summaries.push(summary);
+        if cancel.is_cancelled() {
+            break;
+        }
+    }
+    if !cli.quiet {
+        output::summaries(&summaries).map_err(io_failure)?;
+    }
+    let code = exit_code(sources.len(), failed, config_failed);
+    Ok(if code == 0 && partial > 0 { 1 } else { code })
+}
+
+async fn start_sim(a: &SimArgs) -> Result<tenax_sim::Sim, Failure> {
+    let faults = match &a.faults {
+        Some(spec) => spec
+            .parse::<tenax_sim::Faults>()
+            .map_err(|e| Failure::config(format!("--faults: {e}")))?,
+        None => tenax_sim::Faults::default(),
+    };
+    let mut cfg = tenax_sim::SimConfig {
+        seed: a.seed,
+        assets: a.assets,
+        listen: a.listen,
+        faults,
+        ..tenax_sim::SimConfig::default()
+    };
+    cfg.vm.findings_file = a.vm_findings.clone();
+    cfg.vm.assets_file = a.vm_assets.clone();
+    cfg.vm.chunk_interval = Duration::from_millis(a.chunk_interval_ms);
+    if !a.listen.ip().is_loopback() {
+        return Err(Failure::config(format!(
+            "--listen {}: the simulator binds loopback addresses only",
+            a.listen
+        )));
+    }
+    tenax_sim::Sim::start(cfg)
+        .await
+        .map_err(|e| Failure::config(format!("simulator: {e}")))
+}
+
+fn sim_config_toml(sim: &tenax_sim::Sim, name: &str) -> String {
+    let (ak, sk) = sim.vm_keys();
+    format!(
+        "# Written by `tenax sim`: points at the simulator on loopback.\n\
+         [store]\nurl = \"sqlite://./tenax.db\"\n\n\
+         [[sources]]\nname = \"{name}\"\nkind = \"vm\"\nurl = \"{}\"\naccess_key = \"{ak}\"\nsecret_key = \"{sk}\"\n",
+        sim.vm_url()
+    )
+}
+
+fn write_private(path: &Path, text: &str) -> Result<(), Failure> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Failure::config(format!("{}: cannot write: {e}", path.display())))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| Failure::config(format!("{}: cannot write: {e}", path.display())))?;
+    Ok(())
+}
+
+async fn sim(a: &SimArgs) -> Result<u8, Failure> {
+    let sim = start_sim(a).await?;
+    let truth = sim.vm_truth();
+    println!(
+        "tenax simulator (seed {}, {} VM assets, {} findings)",
+        a.seed, truth.assets, truth.findings
+    );
+    println!(
+        "  vm: {}   keys: X-ApiKeys accessKey/secretKey as in the config below",
+        sim.vm_url()
+    );
+    if let Some(path) = &a.write_config {
+        write_private(path, &sim_config_toml(&sim, "sim-vm"))?;
+        println!("  wrote {} (mode 0600)", path.display());
+    } else {
+        println!("\n{}", sim_config_toml(&sim, "sim-vm"));
+    }
+    println!("Ctrl-C stops the simulator.");
+    let _ = tokio::signal::ctrl_c().await;
+    sim.shutdown().await;
+    Ok(0)
+}
+
+async fn demo(cli: &Cli, a: &DemoArgs) -> Result<u8, Failure> {
+    let sim_args = SimArgs {
+        listen: "127.0.0.1:0".parse().expect("a valid literal address"),
+        seed: a.seed,
+        assets: a.assets,
+        faults: None,
+        vm_findings: None,
+        vm_assets: None,
+        chunk_interval_ms: 20,
+        write_config: None,
+    };
+    let sim = start_sim(&sim_args).await?;
+    let truth = sim.vm_truth();
+    if !cli.quiet {
+        println!(
+            "Simulator up: VM at {} ({} assets, {} findings: {} open, {} reopened, {} fixed).",
+            sim.vm_url(),
+            truth.live_assets,
+            truth.findings,
+            truth.open,
+            truth.reopened,
+            truth.fixed
+        );
+    }
+    let (ak, sk) = sim.vm_keys();
+    let mut vm = tenax_source_vm::VmConfig::new("demo-vm", &sim.vm_url(), &ak, &sk);
+    vm.num_assets = 200;
+    let store = open_store(cli, None)?;
+    let code = sync(cli, store, &[SourceConfig::Vm(vm)], false).await?;
+    if !cli.quiet {
+        println!(
+            "\nStored in {}. Try: tenax findings --severity critical --limit 10   |   tenax runs",
+            db_url(cli, None)
+        );
+        if !a.no_serve {
+            println!("(The dashboard arrives with `tenax serve`; this build syncs and exits.)");
+        }
+    }
+    sim.shutdown().await;
+    Ok(code)
+}

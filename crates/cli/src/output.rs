@@ -1,0 +1,462 @@
+//! Output formats: table for people; JSON, NDJSON and CSV derived from the records' JSON.
+
+use std::io::{BufWriter, Write};
+
+use serde::Serialize;
+use tenax_model::{Asset, Finding};
+use tenax_store::{AssetFilter, FindingFilter, RunRecord, Store, Tally};
+use tenax_sync::RunSummary;
+
+use crate::Failure;
+use crate::args::Format;
+use crate::cmd::io_failure;
+
+fn stdout() -> BufWriter<std::io::StdoutLock<'static>> {
+    BufWriter::with_capacity(1 << 16, std::io::stdout().lock())
+}
+
+fn tally(t: &Tally) -> String {
+    match t.expected {
+        Some(e) => format!("{}/{}", t.stored, e),
+        None => t.stored.to_string(),
+    }
+}
+
+fn ts(t: &Option<tenax_model::Timestamp>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+fn cut(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut c: String = s.chars().take(n.saturating_sub(1)).collect();
+        c.push('…');
+        c
+    }
+}
+
+/// Per-source summary after a sync.
+pub fn summaries(s: &[RunSummary]) -> std::io::Result<()> {
+    let mut w = stdout();
+    if s.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        w,
+        "\n{:<16} {:<4} {:<11} {:<10} {:>15} {:>13} {:>8} {:>9}",
+        "SOURCE", "KIND", "MODE", "STATUS", "FINDINGS", "ASSETS", "DELETED", "TIME"
+    )?;
+    for r in s {
+        writeln!(
+            w,
+            "{:<16} {:<4} {:<11} {:<10} {:>15} {:>13} {:>8} {:>8.1}s",
+            cut(&r.source, 16),
+            r.kind.as_str(),
+            r.mode.as_str(),
+            r.status.as_str(),
+            tally(&r.findings),
+            tally(&r.assets),
+            r.deleted_assets,
+            r.duration.as_secs_f64()
+        )?;
+        writeln!(w, "  {}", r.message)?;
+    }
+    w.flush()
+}
+
+/// `tenax runs`.
+pub fn runs(runs: &[RunRecord], format: Format) -> std::io::Result<()> {
+    let mut w = stdout();
+    match format {
+        Format::Table => {
+            writeln!(
+                w,
+                "{:>5} {:<16} {:<4} {:<11} {:<10} {:<20} {:>15} {:>13} {:>8} {:>9}  MESSAGE",
+                "RUN",
+                "SOURCE",
+                "KIND",
+                "MODE",
+                "STATUS",
+                "STARTED",
+                "FINDINGS",
+                "ASSETS",
+                "DELETED",
+                "TIME"
+            )?;
+            for r in runs {
+                let dur = r
+                    .finished_at
+                    .map(|f| {
+                        format!(
+                            "{:.1}s",
+                            (f - r.started_at).num_milliseconds() as f64 / 1000.0
+                        )
+                    })
+                    .unwrap_or_else(|| "-".into());
+                writeln!(
+                    w,
+                    "{:>5} {:<16} {:<4} {:<11} {:<10} {:<20} {:>15} {:>13} {:>8} {:>9}  {}",
+                    r.id.0,
+                    cut(&r.source, 16),
+                    r.kind.as_str(),
+                    r.mode.as_str(),
+                    r.status.as_str(),
+                    r.started_at.format("%Y-%m-%d %H:%M:%S"),
+                    tally(&r.findings),
+                    tally(&r.assets),
+                    r.deleted_assets,
+                    dur,
+                    r.message.as_deref().unwrap_or("")
+                )?;
+            }
+        }
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut w, runs)?;
+            writeln!(w)?;
+        }
+        Format::Ndjson => {
+            for r in runs {
+                serde_json::to_writer(&mut w, r)?;
+                writeln!(w)?;
+            }
+        }
+        Format::Csv => {
+            let mut c = csv::Writer::from_writer(&mut w);
+            c.write_record([
+                "id",
+                "source",
+                "kind",
+                "mode",
+                "status",
+                "started_at",
+                "finished_at",
+                "findings_expected",
+                "findings_stored",
+                "assets_expected",
+                "assets_stored",
+                "deleted_assets",
+                "message",
+            ])?;
+            for r in runs {
+                let opt = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_default();
+                c.write_record([
+                    r.id.0.to_string(),
+                    r.source.clone(),
+                    r.kind.as_str().into(),
+                    r.mode.as_str().into(),
+                    r.status.as_str().into(),
+                    r.started_at.to_rfc3339(),
+                    r.finished_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                    opt(r.findings.expected),
+                    r.findings.stored.to_string(),
+                    opt(r.assets.expected),
+                    r.assets.stored.to_string(),
+                    r.deleted_assets.to_string(),
+                    r.message.clone().unwrap_or_default(),
+                ])?;
+            }
+            c.flush()?;
+        }
+    }
+    w.flush()
+}
+
+/// Streams records in a format. `table` gets a header and one line per record.
+struct Emitter<W: Write> {
+    out: Out<W>,
+    format: Format,
+    n: u64,
+}
+
+enum Out<W: Write> {
+    Plain(W),
+    Csv(csv::Writer<W>),
+}
+
+impl<W: Write> Emitter<W> {
+    fn new(w: W, format: Format) -> Self {
+        let out = if format == Format::Csv {
+            Out::Csv(csv::Writer::from_writer(w))
+        } else {
+            Out::Plain(w)
+        };
+        Self { out, format, n: 0 }
+    }
+
+    fn record<T: Serialize>(
+        &mut self,
+        rec: &T,
+        table: impl FnOnce() -> String,
+        csv_row: impl FnOnce() -> Vec<String>,
+        header: &[&str],
+    ) -> std::io::Result<()> {
+        match &mut self.out {
+            Out::Csv(c) => {
+                if self.n == 0 {
+                    c.write_record(header.iter().map(|h| h.trim()))?;
+                }
+                c.write_record(csv_row())?;
+            }
+            Out::Plain(w) => match self.format {
+                Format::Table => {
+                    if self.n == 0 {
+                        writeln!(w, "{}", header.join(""))?;
+                    }
+                    writeln!(w, "{}", table())?;
+                }
+                Format::Json => {
+                    w.write_all(if self.n == 0 { b"[\n" } else { b",\n" })?;
+                    serde_json::to_writer(&mut *w, rec)?;
+                }
+                _ => {
+                    serde_json::to_writer(&mut *w, rec)?;
+                    w.write_all(b"\n")?;
+                }
+            },
+        }
+        self.n += 1;
+        Ok(())
+    }
+
+    fn finish(self) -> std::io::Result<()> {
+        match self.out {
+            Out::Csv(mut c) => c.flush(),
+            Out::Plain(mut w) => {
+                if self.format == Format::Json {
+                    w.write_all(if self.n == 0 { b"[]\n" } else { b"\n]\n" })?;
+                }
+                w.flush()
+            }
+        }
+    }
+}
+
+fn join(v: &[String]) -> String {
+    v.join(";")
+}
+
+fn opt<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map(|x| x.to_string()).unwrap_or_default()
+}
+
+const FINDING_COLUMNS: &[&str] = &[
+    "source",
+    "kind",
+    "id",
+    "asset_id",
+    "unified_asset_id",
+    "plugin_id",
+    "plugin_name",
+    "plugin_family",
+    "severity",
+    "state",
+    "port",
+    "protocol",
+    "service",
+    "cves",
+    "cvss3_base_score",
+    "cvss2_base_score",
+    "vpr_score",
+    "first_found",
+    "last_found",
+    "last_fixed",
+    "hostname",
+    "ipv4",
+    "synopsis",
+    "solution",
+    "output",
+];
+
+fn finding_csv(f: &Finding) -> Vec<String> {
+    let t = |t: &Option<tenax_model::Timestamp>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+    vec![
+        f.source.clone(),
+        f.kind.as_str().into(),
+        f.id.clone(),
+        f.asset_id.clone(),
+        opt(&f.unified_asset_id),
+        f.plugin_id.to_string(),
+        opt(&f.plugin_name),
+        opt(&f.plugin_family),
+        f.severity.as_str().into(),
+        f.state.as_str().into(),
+        f.port.to_string(),
+        f.protocol.clone(),
+        opt(&f.service),
+        join(&f.cves),
+        opt(&f.cvss3_base_score),
+        opt(&f.cvss2_base_score),
+        opt(&f.vpr_score),
+        t(&f.first_found),
+        t(&f.last_found),
+        t(&f.last_fixed),
+        opt(&f.hostname),
+        opt(&f.ipv4),
+        opt(&f.synopsis),
+        opt(&f.solution),
+        opt(&f.output),
+    ]
+}
+
+/// `tenax findings`.
+pub fn findings(store: &dyn Store, filter: &FindingFilter, format: Format) -> Result<(), Failure> {
+    let mut e = Emitter::new(stdout(), format);
+    let table_header = [
+        format!("{:<12} ", "SOURCE"),
+        format!("{:<9} ", "SEVERITY"),
+        format!("{:<9} ", "STATE"),
+        format!("{:>8} ", "PLUGIN"),
+        format!("{:<10} ", "PORT"),
+        format!("{:<16} ", "HOST"),
+        format!("{:<17} ", "LAST FOUND"),
+        "NAME".to_owned(),
+    ];
+    let header: Vec<&str> = if format == Format::Table {
+        table_header.iter().map(String::as_str).collect()
+    } else {
+        FINDING_COLUMNS.to_vec()
+    };
+    let mut io_err = None;
+    let r = store.for_each_finding(filter, &mut |f: Finding| {
+        let res = e.record(
+            &f,
+            || {
+                format!(
+                    "{:<12} {:<9} {:<9} {:>8} {:<10} {:<16} {:<17} {}",
+                    cut(&f.source, 12),
+                    f.severity.as_str(),
+                    f.state.as_str(),
+                    f.plugin_id,
+                    format!("{}/{}", f.port, f.protocol),
+                    cut(
+                        f.hostname
+                            .as_deref()
+                            .or(f.ipv4.as_deref())
+                            .unwrap_or(&f.asset_id),
+                        16
+                    ),
+                    ts(&f.last_found),
+                    cut(f.plugin_name.as_deref().unwrap_or(""), 60)
+                )
+            },
+            || finding_csv(&f),
+            &header,
+        );
+        res.map_err(|err| {
+            let msg = err.to_string();
+            io_err = Some(err);
+            tenax_store::Error::Callback(msg)
+        })
+    });
+    if let Some(err) = io_err {
+        return Err(io_failure(err));
+    }
+    r?;
+    e.finish().map_err(io_failure)
+}
+
+const ASSET_COLUMNS: &[&str] = &[
+    "source",
+    "kind",
+    "id",
+    "unified_id",
+    "name",
+    "hostnames",
+    "fqdns",
+    "ipv4s",
+    "ipv6s",
+    "macs",
+    "operating_systems",
+    "type",
+    "vendor",
+    "model",
+    "firmware",
+    "first_seen",
+    "last_seen",
+    "tags",
+    "risk",
+    "deleted_at",
+];
+
+fn asset_csv(a: &Asset) -> Vec<String> {
+    let t = |t: &Option<tenax_model::Timestamp>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+    vec![
+        a.source.clone(),
+        a.kind.map(|k| k.as_str().to_owned()).unwrap_or_default(),
+        a.id.clone(),
+        opt(&a.unified_id),
+        opt(&a.name),
+        join(&a.hostnames),
+        join(&a.fqdns),
+        join(&a.ipv4s),
+        join(&a.ipv6s),
+        join(&a.macs),
+        join(&a.operating_systems),
+        opt(&a.asset_type),
+        opt(&a.vendor),
+        opt(&a.model),
+        opt(&a.firmware),
+        t(&a.first_seen),
+        t(&a.last_seen),
+        serde_json::to_string(&a.tags).unwrap_or_default(),
+        opt(&a.risk),
+        t(&a.deleted_at),
+    ]
+}
+
+/// `tenax assets`.
+pub fn assets(store: &dyn Store, filter: &AssetFilter, format: Format) -> Result<(), Failure> {
+    let mut e = Emitter::new(stdout(), format);
+    let table_header = [
+        format!("{:<12} ", "SOURCE"),
+        format!("{:<36} ", "ID"),
+        format!("{:<28} ", "NAME"),
+        format!("{:<15} ", "IPV4"),
+        format!("{:<17} ", "MAC"),
+        format!("{:<17} ", "LAST SEEN"),
+        "OS".to_owned(),
+    ];
+    let header: Vec<&str> = if format == Format::Table {
+        table_header.iter().map(String::as_str).collect()
+    } else {
+        ASSET_COLUMNS.to_vec()
+    };
+    let mut io_err = None;
+    let r = store.for_each_asset(filter, &mut |a: Asset| {
+        let res = e.record(
+            &a,
+            || {
+                format!(
+                    "{:<12} {:<36} {:<28} {:<15} {:<17} {:<17} {}",
+                    cut(&a.source, 12),
+                    cut(&a.id, 36),
+                    cut(a.name.as_deref().unwrap_or(""), 28),
+                    a.ipv4s.first().map(String::as_str).unwrap_or(""),
+                    a.macs.first().map(String::as_str).unwrap_or(""),
+                    ts(&a.last_seen),
+                    cut(
+                        a.operating_systems
+                            .first()
+                            .map(String::as_str)
+                            .unwrap_or(""),
+                        40
+                    )
+                )
+            },
+            || asset_csv(&a),
+            &header,
+        );
+        res.map_err(|err| {
+            let msg = err.to_string();
+            io_err = Some(err);
+            tenax_store::Error::Callback(msg)
+        })
+    });
+    if let Some(err) = io_err {
+        return Err(io_failure(err));
+    }
+    r?;
+    e.finish().map_err(io_failure)
+}

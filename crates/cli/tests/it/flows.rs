@@ -1,0 +1,284 @@
+//! Whole flows: the demo, resume after kill -9, Ctrl-C, partial runs.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use tenax_store::{FindingFilter, RunStatus};
+
+use crate::{Cmd, open, sim, stderr, stdout, vm_config};
+
+const FINDING_KEYS: &[&str] = &[
+    "source",
+    "kind",
+    "id",
+    "asset_id",
+    "unified_asset_id",
+    "plugin_id",
+    "plugin_name",
+    "plugin_family",
+    "severity",
+    "state",
+    "port",
+    "protocol",
+    "service",
+    "cves",
+    "cvss3_base_score",
+    "cvss2_base_score",
+    "vpr_score",
+    "first_found",
+    "last_found",
+    "last_fixed",
+    "hostname",
+    "ipv4",
+    "synopsis",
+    "solution",
+    "output",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_syncs_the_simulator_and_findings_print_as_ndjson() {
+    let c = Cmd::new();
+    let db = c.db();
+    let o = c
+        .run(&["demo", "--no-serve", "--db", &db, "--no-progress"])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("succeeded") && out.contains("reconciled"),
+        "{out}"
+    );
+
+    // The same seed and size give the same data set: its ground truth.
+    let truth = {
+        let mut cfg = tenax_sim::SimConfig {
+            seed: 42,
+            assets: 2000,
+            ..Default::default()
+        };
+        cfg.listen = "127.0.0.1:0".parse().unwrap();
+        let s = tenax_sim::Sim::start(cfg).await.unwrap();
+        let t = s.vm_truth();
+        s.shutdown().await;
+        t
+    };
+    assert!(
+        truth.findings >= 10_000,
+        "demo data set has {} findings",
+        truth.findings
+    );
+
+    let o = c
+        .run(&["findings", "--format", "ndjson", "--db", &db])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    let mut n = 0u64;
+    let want: BTreeSet<&str> = FINDING_KEYS.iter().copied().collect();
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let keys: BTreeSet<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, want);
+        assert_eq!(v["kind"], "vm");
+        assert!(
+            ["info", "low", "medium", "high", "critical"]
+                .contains(&v["severity"].as_str().unwrap())
+        );
+        assert!(["open", "reopened", "fixed"].contains(&v["state"].as_str().unwrap()));
+        n += 1;
+    }
+    assert_eq!(n, truth.findings);
+
+    let o = c.run(&["runs", "--db", &db, "--format", "json"]).await;
+    let runs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(runs[0]["status"], "succeeded");
+    assert_eq!(runs[0]["findings"]["stored"], truth.findings);
+    assert_eq!(runs[0]["findings"]["expected"], truth.findings);
+
+    for format in ["table", "json", "csv"] {
+        let o = c
+            .run(&[
+                "findings",
+                "--format",
+                format,
+                "--db",
+                &db,
+                "--limit",
+                "5",
+                "--severity",
+                "critical",
+            ])
+            .await;
+        assert_eq!(o.status.code(), Some(0), "{format}: {}", stderr(&o));
+    }
+    let o = c
+        .run(&[
+            "findings", "--format", "csv", "--db", &db, "--state", "fixed",
+        ])
+        .await;
+    let mut csv = csv::Reader::from_reader(&o.stdout[..]);
+    assert_eq!(csv.headers().unwrap().len(), FINDING_KEYS.len());
+    let rows = csv
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| &r[9] == "fixed")
+        .count() as u64;
+    assert_eq!(rows, truth.fixed);
+}
+
+/// Polls the database until the vulns export checkpoint records at least `n` chunks.
+async fn wait_for_chunks(path: &std::path::Path, n: usize, deadline: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < deadline {
+        if path.exists() {
+            if let Ok(s) = tenax_store::SqliteStore::open_path(path) {
+                use tenax_store::Store;
+                if let Ok(Some(v)) = s.checkpoint("cloud", "vm.export.vulns") {
+                    if v["chunks"].as_object().map_or(0, |m| m.len()) >= n {
+                        return true;
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_then_sync_again_fetches_only_missing_chunks() {
+    // 1,000 assets at 50 per chunk: ~20 vulns chunks, one every 150 ms.
+    let s = sim(1000, "", 150).await;
+    let (ak, sk) = s.vm_keys();
+    let c = Cmd::new();
+    c.config(&vm_config(
+        &s.vm_url(),
+        &ak,
+        &sk,
+        "num_assets = 50\nmax_parallel_chunks = 2",
+    ));
+    let dbp = c.path("t.db");
+    let db = c.db();
+    let mut child = c
+        .command(&["sync", "--db", &db, "--no-progress"])
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_for_chunks(&dbp, 4, Duration::from_secs(60)).await,
+        "chunks were stored"
+    );
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+
+    let stored_before: Vec<u32> = {
+        let st = open(&dbp);
+        let v = st.checkpoint("cloud", "vm.export.vulns").unwrap().unwrap();
+        v["chunks"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.parse().unwrap())
+            .collect()
+    };
+    let export = {
+        let st = open(&dbp);
+        st.checkpoint("cloud", "vm.export.vulns").unwrap().unwrap()["uuid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+
+    let o = c.run(&["sync", "--db", &db, "--no-progress"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let truth = s.vm_truth();
+    let st = open(&dbp);
+    assert_eq!(
+        st.count_findings(&FindingFilter::default()).unwrap(),
+        truth.findings
+    );
+    st.integrity_check().unwrap();
+    let runs = st.list_runs(Some("cloud"), 10).unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(
+        runs[0].status,
+        RunStatus::Succeeded,
+        "{:?}",
+        runs[0].message
+    );
+    assert_eq!(
+        runs[0].findings.stored, truth.findings,
+        "resumed run counts both runs' rows"
+    );
+    assert_eq!(
+        runs[1].status,
+        RunStatus::Failed,
+        "the killed run is closed as failed"
+    );
+
+    let downloads = s.stats().chunk_downloads;
+    for c in &stored_before {
+        assert_eq!(
+            downloads.get(&(export.clone(), *c)),
+            Some(&1),
+            "chunk {c} fetched again"
+        );
+    }
+    let chunks = downloads.keys().filter(|(u, _)| *u == export).count();
+    assert!(
+        chunks > stored_before.len(),
+        "the second run fetched the missing chunks"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_cancels_the_export_and_the_run_is_partial() {
+    let s = sim(1000, "", 150).await;
+    let (ak, sk) = s.vm_keys();
+    let c = Cmd::new();
+    c.config(&vm_config(&s.vm_url(), &ak, &sk, "num_assets = 50"));
+    let dbp = c.path("t.db");
+    let db = c.db();
+    let child = c
+        .command(&["sync", "--db", &db, "--no-progress"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(wait_for_chunks(&dbp, 2, Duration::from_secs(60)).await);
+    let pid = child.id().unwrap() as i32;
+    assert_eq!(send_sigint(pid), 0);
+    let o = child.wait_with_output().await.unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cancelled"), "{}", stderr(&o));
+    assert!(
+        s.stats().cancelled >= 1,
+        "the export was cancelled on the server"
+    );
+    let st = open(&dbp);
+    assert_eq!(st.list_runs(None, 1).unwrap()[0].status, RunStatus::Partial);
+    assert!(st.checkpoint("cloud", "vm.window").unwrap().is_none());
+}
+
+fn send_sigint(pid: i32) -> i32 {
+    std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .map(|s| if s.success() { 0 } else { 1 })
+        .unwrap_or(1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partial_run_exits_1() {
+    let s = sim(100, "export:error", 2).await;
+    let (ak, sk) = s.vm_keys();
+    let c = Cmd::new();
+    c.config(&vm_config(&s.vm_url(), &ak, &sk, "num_assets = 50"));
+    let o = c.run(&["sync", "--db", &c.db(), "--no-progress"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("ended in state ERROR"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stdout(&o).contains("partial"));
+}

@@ -1,0 +1,79 @@
+//! The configured sources, dispatched by kind.
+
+use tenax_model::SourceKind;
+use tenax_source::{Result, SourceError, SourceEvent, SourceOutcome, SyncRequest};
+use tenax_source_vm::VmSource;
+use tokio::sync::mpsc;
+
+use crate::config::SourceConfig;
+
+/// A ready-to-run source of any kind.
+#[derive(Debug, Clone)]
+pub enum AnySource {
+    /// Tenable Vulnerability Management.
+    Vm(VmSource),
+}
+
+impl AnySource {
+    /// Validates a config entry and builds the source (HTTP client included).
+    pub fn build(cfg: &SourceConfig) -> Result<AnySource> {
+        match cfg {
+            SourceConfig::Vm(c) => {
+                let s = c.resolve().map_err(SourceError::Config)?;
+                Ok(AnySource::Vm(VmSource::new(s)?))
+            }
+        }
+    }
+
+    /// Source name.
+    pub fn name(&self) -> &str {
+        match self {
+            AnySource::Vm(s) => s.name(),
+        }
+    }
+
+    /// Product.
+    pub fn kind(&self) -> SourceKind {
+        match self {
+            AnySource::Vm(_) => SourceKind::Vm,
+        }
+    }
+
+    /// Checkpoint keys the source reads.
+    pub fn checkpoint_keys(&self) -> &'static [&'static str] {
+        match self {
+            AnySource::Vm(_) => &[
+                tenax_source_vm::WINDOW_KEY,
+                "vm.export.assets",
+                "vm.export.assets_deleted",
+                "vm.export.assets_terminated",
+                "vm.export.vulns",
+            ],
+        }
+    }
+
+    /// The checkpoint key whose presence makes a run incremental.
+    pub fn window_key(&self) -> &'static str {
+        match self {
+            AnySource::Vm(_) => tenax_source_vm::WINDOW_KEY,
+        }
+    }
+
+    /// Read-only connection test.
+    pub async fn check(&self) -> Result<Vec<String>> {
+        match self {
+            AnySource::Vm(s) => s.check().await,
+        }
+    }
+
+    /// One sync.
+    pub async fn run(
+        &self,
+        req: SyncRequest,
+        tx: mpsc::Sender<SourceEvent>,
+    ) -> Result<SourceOutcome> {
+        match self {
+            AnySource::Vm(s) => s.run(req, tx).await,
+        }
+    }
+}
