@@ -13,7 +13,10 @@ pub struct ParseEnumError {
 
 impl ParseEnumError {
     fn new(what: &'static str, value: &str) -> Self {
-        Self { what, value: value.to_owned() }
+        Self {
+            what,
+            value: value.to_owned(),
+        }
     }
 }
 
@@ -141,8 +144,14 @@ mod tests {
 
     #[test]
     fn state_serializes_lowercase() {
-        assert_eq!(serde_json::to_string(&FindingState::Reopened).unwrap(), "\"reopened\"");
-        assert_eq!("FIXED".parse::<FindingState>().unwrap(), FindingState::Fixed);
+        assert_eq!(
+            serde_json::to_string(&FindingState::Reopened).unwrap(),
+            "\"reopened\""
+        );
+        assert_eq!(
+            "FIXED".parse::<FindingState>().unwrap(),
+            FindingState::Fixed
+        );
         assert_eq!(SourceKind::Vm.as_str(), "vm");
     }
 }

@@ -49,7 +49,11 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
         return Some(dt.with_timezone(&Utc));
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.fZ"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.fZ",
+    ] {
         if let Ok(n) = NaiveDateTime::parse_from_str(t, fmt) {
             return Some(Utc.from_utc_datetime(&n));
         }
@@ -75,10 +79,22 @@ mod tests {
 
     #[test]
     fn mac_forms_normalize() {
-        assert_eq!(normalize_mac("00:50:56:A6:55:8C").as_deref(), Some("00:50:56:a6:55:8c"));
-        assert_eq!(normalize_mac("00-50-56-a6-55-8c").as_deref(), Some("00:50:56:a6:55:8c"));
-        assert_eq!(normalize_mac("0050.56a6.558c").as_deref(), Some("00:50:56:a6:55:8c"));
-        assert_eq!(normalize_mac("005056a6558c").as_deref(), Some("00:50:56:a6:55:8c"));
+        assert_eq!(
+            normalize_mac("00:50:56:A6:55:8C").as_deref(),
+            Some("00:50:56:a6:55:8c")
+        );
+        assert_eq!(
+            normalize_mac("00-50-56-a6-55-8c").as_deref(),
+            Some("00:50:56:a6:55:8c")
+        );
+        assert_eq!(
+            normalize_mac("0050.56a6.558c").as_deref(),
+            Some("00:50:56:a6:55:8c")
+        );
+        assert_eq!(
+            normalize_mac("005056a6558c").as_deref(),
+            Some("00:50:56:a6:55:8c")
+        );
         assert_eq!(normalize_mac("00:50:56"), None);
         assert_eq!(normalize_mac("zz:50:56:a6:55:8c"), None);
     }

@@ -60,7 +60,9 @@ pub struct VmClient {
 
 impl std::fmt::Debug for VmClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VmClient").field("base", &self.base.as_str()).finish_non_exhaustive()
+        f.debug_struct("VmClient")
+            .field("base", &self.base.as_str())
+            .finish_non_exhaustive()
     }
 }
 
@@ -73,13 +75,22 @@ impl VmClient {
             s.access_key.expose_secret(),
             s.secret_key.expose_secret()
         );
-        let mut auth = HeaderValue::from_str(&value)
-            .map_err(|_| SourceError::Config("access_key/secret_key contain invalid characters".into()))?;
+        let mut auth = HeaderValue::from_str(&value).map_err(|_| {
+            SourceError::Config("access_key/secret_key contain invalid characters".into())
+        })?;
         auth.set_sensitive(true);
         let mut headers = HeaderMap::new();
         headers.insert("X-ApiKeys", auth);
-        headers.insert(reqwest::header::ACCEPT, HeaderValue::from_static("application/json"));
-        Ok(Self { http, base: s.base.clone(), headers, retry: s.retry.clone() })
+        headers.insert(
+            reqwest::header::ACCEPT,
+            HeaderValue::from_static("application/json"),
+        );
+        Ok(Self {
+            http,
+            base: s.base.clone(),
+            headers,
+            retry: s.retry.clone(),
+        })
     }
 
     /// Replaces the retry policy (tests use millisecond delays).
@@ -110,11 +121,17 @@ impl VmClient {
         pass: &[StatusCode],
     ) -> Result<Response> {
         let endpoint = endpoint(method, path);
-        let mut req = self.http.request(method.clone(), self.url(path)).headers(self.headers.clone());
+        let mut req = self
+            .http
+            .request(method.clone(), self.url(path))
+            .headers(self.headers.clone());
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req.send().await.map_err(|e| SourceError::transport(&endpoint, &e))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| SourceError::transport(&endpoint, &e))?;
         let status = resp.status();
         if status.is_success() || pass.contains(&status) {
             return Ok(resp);
@@ -164,14 +181,25 @@ impl VmClient {
 
     /// `GET /{vulns|assets}/export/status`: proves export permission without creating a job.
     pub async fn list_exports(&self, kind: ExportKind) -> Result<serde_json::Value> {
-        self.json(Method::GET, &format!("/{}/export/status", kind.path()), None).await
+        self.json(
+            Method::GET,
+            &format!("/{}/export/status", kind.path()),
+            None,
+        )
+        .await
     }
 
     /// `POST /{kind}/export`; a 409 for an identical running export adopts `active_job_id`.
-    pub async fn start_export(&self, kind: ExportKind, body: &serde_json::Value) -> Result<Started> {
+    pub async fn start_export(
+        &self,
+        kind: ExportKind,
+        body: &serde_json::Value,
+    ) -> Result<Started> {
         let path = format!("/{}/export", kind.path());
         let ep = endpoint(&Method::POST, &path);
-        let resp = self.send(Method::POST, &path, Some(body), &[StatusCode::CONFLICT]).await?;
+        let resp = self
+            .send(Method::POST, &path, Some(body), &[StatusCode::CONFLICT])
+            .await?;
         if resp.status() == StatusCode::CONFLICT {
             let c: wire::ExportConflict = read_json(&ep, resp).await?;
             return match c.active_job_id {
@@ -189,7 +217,12 @@ impl VmClient {
 
     /// `GET /{kind}/export/{uuid}/status`.
     pub async fn export_status(&self, kind: ExportKind, uuid: &str) -> Result<wire::ExportStatus> {
-        self.json(Method::GET, &format!("/{}/export/{uuid}/status", kind.path()), None).await
+        self.json(
+            Method::GET,
+            &format!("/{}/export/{uuid}/status", kind.path()),
+            None,
+        )
+        .await
     }
 
     /// `POST /{kind}/export/{uuid}/cancel`.
@@ -202,9 +235,10 @@ impl VmClient {
     pub async fn open_chunk(&self, kind: ExportKind, uuid: &str, chunk: u32) -> Result<Response> {
         let path = format!("/{}/export/{uuid}/chunks/{chunk}", kind.path());
         match self.send(Method::GET, &path, None, &[]).await {
-            Err(SourceError::Api { status: 404, .. }) => {
-                Err(SourceError::ChunkExpired { export_id: uuid.to_owned(), chunk })
-            }
+            Err(SourceError::Api { status: 404, .. }) => Err(SourceError::ChunkExpired {
+                export_id: uuid.to_owned(),
+                chunk,
+            }),
             other => other,
         }
     }
@@ -221,7 +255,10 @@ async fn sleep(d: std::time::Duration) {
 }
 
 async fn read_json<T: DeserializeOwned>(endpoint: &str, resp: Response) -> Result<T> {
-    let bytes = resp.bytes().await.map_err(|e| SourceError::transport(endpoint, &e))?;
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| SourceError::transport(endpoint, &e))?;
     serde_json::from_slice(&bytes).map_err(|e| SourceError::Decode {
         endpoint: endpoint.to_owned(),
         message: e.to_string(),
@@ -255,7 +292,10 @@ async fn error_for(endpoint: &str, resp: Response) -> SourceError {
                    the VM export privilege) and Can View on its access groups"
                 .into(),
         },
-        429 => SourceError::RateLimited { endpoint, retry_after },
+        429 => SourceError::RateLimited {
+            endpoint,
+            retry_after,
+        },
         _ => SourceError::Api {
             endpoint,
             status,
@@ -295,12 +335,20 @@ mod tests {
     #[test]
     fn messages_from_bodies() {
         assert_eq!(
-            api_message(br#"{"statusCode":401,"error":"Unauthorized","message":"Invalid credentials."}"#)
-                .as_deref(),
+            api_message(
+                br#"{"statusCode":401,"error":"Unauthorized","message":"Invalid credentials."}"#
+            )
+            .as_deref(),
             Some("Invalid credentials.")
         );
-        assert_eq!(api_message(br#"{"error":"You are not authorized"}"#).as_deref(), Some("You are not authorized"));
-        assert_eq!(api_message(b"<html>\n<b>429</b>\n</html>").as_deref(), Some("<html> <b>429</b> </html>"));
+        assert_eq!(
+            api_message(br#"{"error":"You are not authorized"}"#).as_deref(),
+            Some("You are not authorized")
+        );
+        assert_eq!(
+            api_message(b"<html>\n<b>429</b>\n</html>").as_deref(),
+            Some("<html> <b>429</b> </html>")
+        );
         assert_eq!(api_message(b""), None);
     }
 }

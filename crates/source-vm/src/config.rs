@@ -128,33 +128,52 @@ impl VmConfig {
 
     /// The secret-bearing settings, for the config loader's file-permission rule.
     pub fn secret_fields(&self) -> [(&'static str, &str); 2] {
-        [("access_key", self.access_key.as_str()), ("secret_key", self.secret_key.as_str())]
+        [
+            ("access_key", self.access_key.as_str()),
+            ("secret_key", self.secret_key.as_str()),
+        ]
     }
 
     /// Validates everything and resolves secrets. Errors are one line naming the setting.
     pub fn resolve(&self) -> Result<VmSettings, String> {
         let base = check_base_url(&self.url)?;
         if self.server_cert_sha256.is_some() {
-            return Err("server_cert_sha256 is not supported for vm sources (the cloud presents a \
+            return Err(
+                "server_cert_sha256 is not supported for vm sources (the cloud presents a \
                         publicly trusted certificate)"
-                .into());
+                    .into(),
+            );
         }
         let access_key = resolve_secret(self.access_key.as_str(), "access_key")?;
         let secret_key = resolve_secret(self.secret_key.as_str(), "secret_key")?;
         for (field, v) in [("access_key", &access_key), ("secret_key", &secret_key)] {
             use tenax_source::secret::ExposeSecret;
-            if v.expose_secret().chars().any(|c| c == ';' || c == '=' || c.is_control()) {
-                return Err(format!("`{field}` contains `;`, `=` or a control character"));
+            if v.expose_secret()
+                .chars()
+                .any(|c| c == ';' || c == '=' || c.is_control())
+            {
+                return Err(format!(
+                    "`{field}` contains `;`, `=` or a control character"
+                ));
             }
         }
         if !(50..=5000).contains(&self.num_assets) {
-            return Err(format!("num_assets = {}: must be 50..=5000", self.num_assets));
+            return Err(format!(
+                "num_assets = {}: must be 50..=5000",
+                self.num_assets
+            ));
         }
         if !(100..=10_000).contains(&self.asset_chunk_size) {
-            return Err(format!("asset_chunk_size = {}: must be 100..=10000", self.asset_chunk_size));
+            return Err(format!(
+                "asset_chunk_size = {}: must be 100..=10000",
+                self.asset_chunk_size
+            ));
         }
         if !(1..=32).contains(&self.max_parallel_chunks) {
-            return Err(format!("max_parallel_chunks = {}: must be 1..=32", self.max_parallel_chunks));
+            return Err(format!(
+                "max_parallel_chunks = {}: must be 1..=32",
+                self.max_parallel_chunks
+            ));
         }
         if self.timeout_secs == 0 || self.poll_max_secs == 0 || self.export_timeout_secs == 0 {
             return Err("timeout_secs, poll_max_secs and export_timeout_secs must be > 0".into());

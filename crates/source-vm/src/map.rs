@@ -39,7 +39,9 @@ fn s(c: &Option<Cow<'_, str>>) -> Option<String> {
 
 /// Long text (output, synopsis, solution) is kept exactly; only blank becomes `None`.
 fn text(c: &Option<Cow<'_, str>>) -> Option<String> {
-    c.as_deref().filter(|t| !t.trim().is_empty()).map(str::to_owned)
+    c.as_deref()
+        .filter(|t| !t.trim().is_empty())
+        .map(str::to_owned)
 }
 
 fn ts(c: &Option<Cow<'_, str>>) -> Option<Timestamp> {
@@ -66,7 +68,10 @@ pub fn to_finding(source: &str, index: u64, w: &wire::Finding<'_>) -> Result<Fin
         problem: problem.to_owned(),
     };
     let asset_id = s(&w.asset.uuid).ok_or_else(|| field("asset.uuid", "is missing"))?;
-    let plugin_id = w.plugin.id.ok_or_else(|| field("plugin.id", "is missing"))?;
+    let plugin_id = w
+        .plugin
+        .id
+        .ok_or_else(|| field("plugin.id", "is missing"))?;
     let severity = match (&w.severity, w.severity_id) {
         (Some(name), _) => name
             .parse::<Severity>()
@@ -151,7 +156,9 @@ pub fn to_asset(source: &str, w: &wire::Asset<'_>) -> Asset {
         .cloned();
     let mut tags: BTreeMap<String, String> = BTreeMap::new();
     for t in w.tags.iter().flatten() {
-        let (Some(k), Some(v)) = (s(&t.key), s(&t.value)) else { continue };
+        let (Some(k), Some(v)) = (s(&t.key), s(&t.value)) else {
+            continue;
+        };
         tags.entry(k)
             .and_modify(|cur| {
                 cur.push_str(", ");
@@ -185,17 +192,25 @@ pub fn to_asset(source: &str, w: &wire::Asset<'_>) -> Asset {
 
 /// Parses and maps one finding record from its JSON bytes.
 pub fn parse_finding(source: &str, index: u64, raw: &[u8]) -> Result<Finding, MapError> {
-    let w: wire::Finding<'_> = serde_json::from_slice(raw)
-        .map_err(|e| MapError::Json { index, message: e.to_string() })?;
+    let w: wire::Finding<'_> = serde_json::from_slice(raw).map_err(|e| MapError::Json {
+        index,
+        message: e.to_string(),
+    })?;
     to_finding(source, index, &w)
 }
 
 /// Parses and maps one asset record from its JSON bytes.
 pub fn parse_asset(source: &str, index: u64, raw: &[u8]) -> Result<Asset, MapError> {
-    let w: wire::Asset<'_> = serde_json::from_slice(raw)
-        .map_err(|e| MapError::Json { index, message: e.to_string() })?;
+    let w: wire::Asset<'_> = serde_json::from_slice(raw).map_err(|e| MapError::Json {
+        index,
+        message: e.to_string(),
+    })?;
     if w.id.trim().is_empty() {
-        return Err(MapError::Field { index, field: "id", problem: "is empty".into() });
+        return Err(MapError::Field {
+            index,
+            field: "id",
+            problem: "is empty".into(),
+        });
     }
     Ok(to_asset(source, &w))
 }
@@ -218,13 +233,24 @@ mod tests {
 
     #[test]
     fn bad_findings_name_the_field() {
-        let e = parse_finding("c", 4, br#"{"asset":{},"plugin":{"id":1},"state":"OPEN","severity":"low"}"#)
-            .unwrap_err();
+        let e = parse_finding(
+            "c",
+            4,
+            br#"{"asset":{},"plugin":{"id":1},"state":"OPEN","severity":"low"}"#,
+        )
+        .unwrap_err();
         assert_eq!(e.to_string(), "record 4: asset.uuid is missing");
-        let e = parse_finding("c", 0, br#"{"asset":{"uuid":"a"},"plugin":{"id":1},"state":"GONE","severity":"low"}"#)
-            .unwrap_err();
+        let e = parse_finding(
+            "c",
+            0,
+            br#"{"asset":{"uuid":"a"},"plugin":{"id":1},"state":"GONE","severity":"low"}"#,
+        )
+        .unwrap_err();
         assert_eq!(e.to_string(), "record 0: state unknown state `GONE`");
-        assert!(matches!(parse_finding("c", 0, b"{\"asset\":1}"), Err(MapError::Json { .. })));
+        assert!(matches!(
+            parse_finding("c", 0, b"{\"asset\":1}"),
+            Err(MapError::Json { .. })
+        ));
     }
 
     #[test]
@@ -236,6 +262,9 @@ mod tests {
         assert_eq!(a.risk, Some(9.0));
         assert_eq!(a.tags.get("Env").map(String::as_str), Some("prod, dmz"));
         assert_eq!(a.asset_type, None);
-        assert_eq!(a.deleted_at.unwrap().to_rfc3339(), "2024-01-02T03:04:05+00:00");
+        assert_eq!(
+            a.deleted_at.unwrap().to_rfc3339(),
+            "2024-01-02T03:04:05+00:00"
+        );
     }
 }

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tenax_source::json_array::{ArraySplitter, SplitError};
 use tenax_source::retry::{Decision, RetryPolicy};
-use tenax_source::{Progress, Result, SourceBatch, SourceError, SourceEvent, SourceOutcome, SyncRequest};
+use tenax_source::{
+    Progress, Result, SourceBatch, SourceError, SourceEvent, SourceOutcome, SyncRequest,
+};
 use tokio::sync::{Mutex, Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
@@ -86,7 +88,10 @@ impl VmSource {
     /// Builds the connector (HTTP client included) from validated settings.
     pub fn new(settings: VmSettings) -> Result<Self> {
         let client = VmClient::new(&settings)?;
-        Ok(Self { settings: Arc::new(settings), client })
+        Ok(Self {
+            settings: Arc::new(settings),
+            client,
+        })
     }
 
     /// Replaces the retry policy (tests use millisecond delays).
@@ -118,9 +123,17 @@ impl VmSource {
         let props = self.client.server_properties().await?;
         let mut lines = vec![format!(
             "reachable over {}, keys accepted (server version {}{})",
-            if self.settings.base.scheme() == "https" { "TLS" } else { "plain HTTP (loopback)" },
+            if self.settings.base.scheme() == "https" {
+                "TLS"
+            } else {
+                "plain HTTP (loopback)"
+            },
             props.server_version.as_deref().unwrap_or("unknown"),
-            props.region.as_deref().map(|r| format!(", region {r}")).unwrap_or_default()
+            props
+                .region
+                .as_deref()
+                .map(|r| format!(", region {r}"))
+                .unwrap_or_default()
         )];
         self.client.list_exports(ExportKind::Vulns).await?;
         lines.push("vulnerability export permitted".into());
@@ -149,15 +162,17 @@ impl VmSource {
         let since = since.max(0);
         info!(source = %self.settings.name, full, since, "Starting VM sync.");
         let s = &self.settings;
-        let asset_body = |filters: serde_json::Value| {
-            json!({"chunk_size": s.asset_chunk_size, "include_open_ports": false, "filters": filters})
-        };
+        let asset_body = |filters: serde_json::Value| json!({"chunk_size": s.asset_chunk_size, "include_open_ports": false, "filters": filters});
         let assets = Spec {
             key: "vm.export.assets",
             phase: "assets export",
             kind: ExportKind::Assets,
             role: Role::Assets,
-            body: asset_body(if full { json!({}) } else { json!({"updated_at": since}) }),
+            body: asset_body(if full {
+                json!({})
+            } else {
+                json!({"updated_at": since})
+            }),
         };
         let deleted = Spec {
             key: "vm.export.assets_deleted",
@@ -207,7 +222,10 @@ impl VmSource {
             (Err(e), _) | (_, Err(e)) => return Err(e),
         };
 
-        let mut out = SourceOutcome { complete: true, ..SourceOutcome::default() };
+        let mut out = SourceOutcome {
+            complete: true,
+            ..SourceOutcome::default()
+        };
         let (mut exp_assets, mut exp_findings, mut deleted_records) = (0u64, 0u64, 0u64);
         let mut window_end = i64::MAX;
         let mut runs = BTreeSet::new();
@@ -233,7 +251,10 @@ impl VmSource {
         details.insert("since".into(), json!(since));
         details.insert("full".into(), json!(full));
         details.insert("deleted_asset_records".into(), json!(deleted_records));
-        out.final_checkpoint.push((WINDOW_KEY.to_owned(), Some(json!(Window { since: window_end }))));
+        out.final_checkpoint.push((
+            WINDOW_KEY.to_owned(),
+            Some(json!(Window { since: window_end })),
+        ));
         out.expected_assets = Some(exp_assets);
         out.expected_findings = Some(exp_findings);
         out.contributing_runs = runs.into_iter().collect();
@@ -476,7 +497,12 @@ impl From<SplitError> for StreamError {
 
 impl ChunkCtx {
     fn endpoint(&self) -> String {
-        format!("GET /{}/export/{}/chunks/{}", self.kind.path(), self.uuid, self.chunk)
+        format!(
+            "GET /{}/export/{}/chunks/{}",
+            self.kind.path(),
+            self.uuid,
+            self.chunk
+        )
     }
 
     /// Downloads, maps and sends one chunk, retrying transfer failures; the last batch
@@ -501,7 +527,11 @@ impl ChunkCtx {
 
     async fn try_download(&self) -> Result<u64> {
         let s = &self.source.settings;
-        let mut resp = self.source.client.open_chunk(self.kind, &self.uuid, self.chunk).await?;
+        let mut resp = self
+            .source
+            .client
+            .open_chunk(self.kind, &self.uuid, self.chunk)
+            .await?;
         let mut splitter = ArraySplitter::new();
         let mut batch = SourceBatch::default();
         let mut batch_bytes = 0usize;
@@ -547,18 +577,31 @@ impl ChunkCtx {
                 Ok::<(), StreamError>(())
             });
             if let Err(StreamError::Split(e)) = fed {
-                return Err(SourceError::Decode { endpoint: self.endpoint(), message: e.to_string() });
+                return Err(SourceError::Decode {
+                    endpoint: self.endpoint(),
+                    message: e.to_string(),
+                });
             }
-            if batch.findings.len() + batch.assets.len() >= s.batch_records || batch_bytes >= s.batch_bytes {
+            if batch.findings.len() + batch.assets.len() >= s.batch_records
+                || batch_bytes >= s.batch_bytes
+            {
                 self.send(std::mem::take(&mut batch)).await?;
                 batch_bytes = 0;
             }
         }
         if let Err(SplitError::Truncated { bytes }) = splitter.finish() {
-            return Err(SourceError::Truncated { endpoint: self.endpoint(), bytes });
+            return Err(SourceError::Truncated {
+                endpoint: self.endpoint(),
+                bytes,
+            });
         }
         if skipped > 0 {
-            warn!(chunk = self.chunk, skipped, first = first_skip.as_deref().unwrap_or(""), "Records skipped: they could not be mapped.");
+            warn!(
+                chunk = self.chunk,
+                skipped,
+                first = first_skip.as_deref().unwrap_or(""),
+                "Records skipped: they could not be mapped."
+            );
         }
         let records = splitter.elements();
         // The chunk's last batch carries the checkpoint that marks it stored.
@@ -568,7 +611,9 @@ impl ChunkCtx {
             return Ok(0);
         }
         st.chunks.insert(self.chunk, records);
-        batch.checkpoint.push((self.key.to_owned(), Some(json!(*st))));
+        batch
+            .checkpoint
+            .push((self.key.to_owned(), Some(json!(*st))));
         self.send(batch).await?;
         drop(st);
         Ok(records)

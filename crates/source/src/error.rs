@@ -116,7 +116,10 @@ impl SourceError {
 
     /// True for configuration, credential and permission problems: the user must act.
     pub fn is_config(&self) -> bool {
-        matches!(self, Self::Unauthorized { .. } | Self::Forbidden { .. } | Self::Config(_))
+        matches!(
+            self,
+            Self::Unauthorized { .. } | Self::Forbidden { .. } | Self::Config(_)
+        )
     }
 
     /// The HTTP status, when the error came from a response.
@@ -155,7 +158,11 @@ impl SourceError {
         if err.is_timeout() {
             message = format!("timed out ({message})");
         }
-        Self::Transport { endpoint: endpoint.into(), message, tls }
+        Self::Transport {
+            endpoint: endpoint.into(),
+            message,
+            tls,
+        }
     }
 }
 
@@ -188,9 +195,17 @@ mod tests {
 
     #[test]
     fn classification() {
-        let e = SourceError::Api { endpoint: "GET /x".into(), status: 503, message: "m".into() };
+        let e = SourceError::Api {
+            endpoint: "GET /x".into(),
+            status: 503,
+            message: "m".into(),
+        };
         assert!(e.is_retryable());
-        let e = SourceError::Api { endpoint: "GET /x".into(), status: 400, message: "m".into() };
+        let e = SourceError::Api {
+            endpoint: "GET /x".into(),
+            status: 400,
+            message: "m".into(),
+        };
         assert!(!e.is_retryable());
         let e = SourceError::Unauthorized {
             endpoint: "GET /x".into(),

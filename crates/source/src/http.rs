@@ -60,7 +60,10 @@ pub fn build_client(opts: &HttpOptions) -> Result<reqwest::Client, SourceError> 
             SourceError::Config(format!("ca_file {}: cannot read: {e}", path.display()))
         })?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| {
-            SourceError::Config(format!("ca_file {}: not a PEM certificate bundle", path.display()))
+            SourceError::Config(format!(
+                "ca_file {}: not a PEM certificate bundle",
+                path.display()
+            ))
         })?;
         if certs.is_empty() {
             return Err(SourceError::Config(format!(
@@ -71,8 +74,9 @@ pub fn build_client(opts: &HttpOptions) -> Result<reqwest::Client, SourceError> 
         b = b.tls_certs_merge(certs);
     }
     if let Some(p) = &opts.proxy {
-        let proxy = reqwest::Proxy::all(p.as_str())
-            .map_err(|_| SourceError::Config(format!("proxy `{}`: not a valid URL", redact_url(p))))?;
+        let proxy = reqwest::Proxy::all(p.as_str()).map_err(|_| {
+            SourceError::Config(format!("proxy `{}`: not a valid URL", redact_url(p)))
+        })?;
         b = b.proxy(proxy);
     }
     b.build()
@@ -89,7 +93,9 @@ pub fn check_base_url(url: &str) -> Result<Url, String> {
     if !u.username().is_empty() || u.password().is_some() {
         return Err("url must not carry credentials; use the key settings".to_owned());
     }
-    let host = u.host_str().ok_or_else(|| format!("url `{url}` has no host"))?;
+    let host = u
+        .host_str()
+        .ok_or_else(|| format!("url `{url}` has no host"))?;
     match u.scheme() {
         "https" => {}
         "http" if is_loopback(host) => {}
@@ -110,7 +116,9 @@ pub fn check_base_url(url: &str) -> Result<Url, String> {
 fn is_loopback(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
     h.eq_ignore_ascii_case("localhost")
-        || h.parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
+        || h.parse::<std::net::IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
 }
 
 /// A URL with any password replaced by `***`, for messages.
@@ -131,20 +139,44 @@ mod tests {
 
     #[test]
     fn base_url_rules() {
-        assert_eq!(check_base_url("https://cloud.tenable.com/").unwrap().as_str(), "https://cloud.tenable.com/");
+        assert_eq!(
+            check_base_url("https://cloud.tenable.com/")
+                .unwrap()
+                .as_str(),
+            "https://cloud.tenable.com/"
+        );
         assert!(check_base_url("http://127.0.0.1:8080").is_ok());
         assert!(check_base_url("http://localhost:1").is_ok());
         assert!(check_base_url("http://[::1]:1").is_ok());
         let e = check_base_url("http://cloud.tenable.com").unwrap_err();
         assert!(e.contains("non-loopback"), "{e}");
-        assert!(check_base_url("ftp://x").unwrap_err().contains("scheme `ftp`"));
-        assert!(check_base_url("not a url").unwrap_err().contains("not a valid URL"));
-        assert!(check_base_url("https://h/?a=1").unwrap_err().contains("query"));
-        assert!(check_base_url("https://u:p@h/").unwrap_err().contains("credentials"));
+        assert!(
+            check_base_url("ftp://x")
+                .unwrap_err()
+                .contains("scheme `ftp`")
+        );
+        assert!(
+            check_base_url("not a url")
+                .unwrap_err()
+                .contains("not a valid URL")
+        );
+        assert!(
+            check_base_url("https://h/?a=1")
+                .unwrap_err()
+                .contains("query")
+        );
+        assert!(
+            check_base_url("https://u:p@h/")
+                .unwrap_err()
+                .contains("credentials")
+        );
     }
 
     #[test]
     fn proxy_password_is_redacted() {
-        assert_eq!(redact_url("http://u:secret@proxy:3128"), "http://u:***@proxy:3128/");
+        assert_eq!(
+            redact_url("http://u:secret@proxy:3128"),
+            "http://u:***@proxy:3128/"
+        );
     }
 }

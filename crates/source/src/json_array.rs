@@ -221,7 +221,10 @@ impl ArraySplitter {
     }
 
     fn syntax(&self, i: usize, what: &'static str) -> SplitError {
-        SplitError::Syntax { offset: self.offset + i as u64, what }
+        SplitError::Syntax {
+            offset: self.offset + i as u64,
+            what,
+        }
     }
 }
 
@@ -257,7 +260,14 @@ mod tests {
     #[test]
     fn splits_at_any_piece_size() {
         let body = br#" [ {"a":"x\"]}","b":[1,{"c":2}]} , 3, "s,]" ,{} ,[] ,null ] "#;
-        let want = vec![r#"{"a":"x\"]}","b":[1,{"c":2}]}"#, "3", r#""s,]""#, "{}", "[]", "null"];
+        let want = vec![
+            r#"{"a":"x\"]}","b":[1,{"c":2}]}"#,
+            "3",
+            r#""s,]""#,
+            "{}",
+            "[]",
+            "null",
+        ];
         for piece in 1..body.len() + 1 {
             assert_eq!(split_in(body, piece).unwrap(), want, "piece size {piece}");
         }
@@ -273,24 +283,50 @@ mod tests {
     fn escaped_backslash_before_quote() {
         let body = br#"[{"p":"C:\\"},{"q":1}]"#;
         for piece in 1..body.len() {
-            assert_eq!(split_in(body, piece).unwrap(), [r#"{"p":"C:\\"}"#, r#"{"q":1}"#]);
+            assert_eq!(
+                split_in(body, piece).unwrap(),
+                [r#"{"p":"C:\\"}"#, r#"{"q":1}"#]
+            );
         }
     }
 
     #[test]
     fn truncation_is_detected() {
         let body = br#"[{"a":1},{"b":2"#;
-        assert_eq!(split_in(body, 4), Err(SplitError::Truncated { bytes: body.len() as u64 }));
+        assert_eq!(
+            split_in(body, 4),
+            Err(SplitError::Truncated {
+                bytes: body.len() as u64
+            })
+        );
         assert_eq!(split_in(b"", 4), Err(SplitError::Truncated { bytes: 0 }));
-        assert_eq!(split_in(b"[{\"a\":1},", 4), Err(SplitError::Truncated { bytes: 9 }));
+        assert_eq!(
+            split_in(b"[{\"a\":1},", 4),
+            Err(SplitError::Truncated { bytes: 9 })
+        );
     }
 
     #[test]
     fn malformed_is_rejected() {
-        assert!(matches!(split_in(b"{\"a\":1}", 2), Err(SplitError::Syntax { offset: 0, .. })));
-        assert!(matches!(split_in(b"[1,,2]", 2), Err(SplitError::Syntax { offset: 3, .. })));
-        assert!(matches!(split_in(b"[1,]", 2), Err(SplitError::Syntax { .. })));
-        assert!(matches!(split_in(b"[{}}]", 2), Err(SplitError::Syntax { .. })));
-        assert!(matches!(split_in(b"[1] x", 2), Err(SplitError::Syntax { .. })));
+        assert!(matches!(
+            split_in(b"{\"a\":1}", 2),
+            Err(SplitError::Syntax { offset: 0, .. })
+        ));
+        assert!(matches!(
+            split_in(b"[1,,2]", 2),
+            Err(SplitError::Syntax { offset: 3, .. })
+        ));
+        assert!(matches!(
+            split_in(b"[1,]", 2),
+            Err(SplitError::Syntax { .. })
+        ));
+        assert!(matches!(
+            split_in(b"[{}}]", 2),
+            Err(SplitError::Syntax { .. })
+        ));
+        assert!(matches!(
+            split_in(b"[1] x", 2),
+            Err(SplitError::Syntax { .. })
+        ));
     }
 }

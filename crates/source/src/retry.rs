@@ -55,7 +55,11 @@ impl RetryPolicy {
         if attempt >= self.max_attempts || !err.is_retryable() {
             return Decision::GiveUp;
         }
-        if let SourceError::RateLimited { retry_after: Some(d), .. } = err {
+        if let SourceError::RateLimited {
+            retry_after: Some(d),
+            ..
+        } = err
+        {
             if *d > self.max_retry_after {
                 return Decision::GiveUp;
             }
@@ -92,7 +96,8 @@ fn jitter() -> f64 {
 /// Tenable and are treated as "unknown".
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let secs: f64 = value.trim().parse().ok()?;
-    (secs.is_finite() && secs >= 0.0 && secs < 86_400.0).then(|| Duration::from_millis((secs * 1000.0) as u64))
+    (secs.is_finite() && secs >= 0.0 && secs < 86_400.0)
+        .then(|| Duration::from_millis((secs * 1000.0) as u64))
 }
 
 #[cfg(test)]
@@ -100,17 +105,33 @@ mod tests {
     use super::*;
 
     fn api(status: u16) -> SourceError {
-        SourceError::Api { endpoint: "GET /x".into(), status, message: String::new() }
+        SourceError::Api {
+            endpoint: "GET /x".into(),
+            status,
+            message: String::new(),
+        }
     }
 
     #[test]
     fn retries_server_errors_with_growing_delay() {
         let p = RetryPolicy::default();
-        assert_eq!(p.decide(1, &api(503), 1.0), Decision::Retry(Duration::from_millis(500)));
-        assert_eq!(p.decide(2, &api(503), 1.0), Decision::Retry(Duration::from_millis(1000)));
-        assert_eq!(p.decide(2, &api(503), 0.0), Decision::Retry(Duration::from_millis(500)));
+        assert_eq!(
+            p.decide(1, &api(503), 1.0),
+            Decision::Retry(Duration::from_millis(500))
+        );
+        assert_eq!(
+            p.decide(2, &api(503), 1.0),
+            Decision::Retry(Duration::from_millis(1000))
+        );
+        assert_eq!(
+            p.decide(2, &api(503), 0.0),
+            Decision::Retry(Duration::from_millis(500))
+        );
         assert_eq!(p.decide(30, &api(503), 1.0), Decision::GiveUp);
-        assert_eq!(p.decide(5, &api(502), 1.0), Decision::Retry(Duration::from_secs(8)));
+        assert_eq!(
+            p.decide(5, &api(502), 1.0),
+            Decision::Retry(Duration::from_secs(8))
+        );
     }
 
     #[test]
@@ -127,13 +148,19 @@ mod tests {
             endpoint: "x".into(),
             retry_after: Some(Duration::from_secs(30)),
         };
-        assert_eq!(p.decide(1, &e, 0.0), Decision::Retry(Duration::from_secs(30)));
+        assert_eq!(
+            p.decide(1, &e, 0.0),
+            Decision::Retry(Duration::from_secs(30))
+        );
         let e = SourceError::RateLimited {
             endpoint: "x".into(),
             retry_after: Some(Duration::from_secs(3000)),
         };
         assert_eq!(p.decide(1, &e, 0.0), Decision::GiveUp);
-        let e = SourceError::RateLimited { endpoint: "x".into(), retry_after: None };
+        let e = SourceError::RateLimited {
+            endpoint: "x".into(),
+            retry_after: None,
+        };
         assert!(matches!(p.decide(1, &e, 0.0), Decision::Retry(_)));
     }
 

@@ -26,7 +26,9 @@ pub fn interpolate_with(
             .ok_or_else(|| format!("`{field}`: unclosed `${{` in the value"))?;
         let name = &after[..end];
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(format!("`{field}`: `${{{name}}}` is not an environment variable name"));
+            return Err(format!(
+                "`{field}`: `${{{name}}}` is not an environment variable name"
+            ));
         }
         match lookup(name) {
             Some(v) if !v.trim().is_empty() => out.push_str(&v),
@@ -85,8 +87,16 @@ mod tests {
             interpolate_with("${EMPTY}", "secret_key", env).unwrap_err(),
             "`secret_key`: environment variable EMPTY is empty"
         );
-        assert!(interpolate_with("${A", "f", env).unwrap_err().contains("unclosed"));
-        assert!(interpolate_with("${a-b}", "f", env).unwrap_err().contains("not an environment"));
+        assert!(
+            interpolate_with("${A", "f", env)
+                .unwrap_err()
+                .contains("unclosed")
+        );
+        assert!(
+            interpolate_with("${a-b}", "f", env)
+                .unwrap_err()
+                .contains("not an environment")
+        );
     }
 
     #[test]
@@ -111,7 +121,11 @@ pub struct ConfigSecret(pub String);
 
 impl std::fmt::Debug for ConfigSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if is_indirect(&self.0) { write!(f, "{:?}", self.0) } else { f.write_str("\"***\"") }
+        if is_indirect(&self.0) {
+            write!(f, "{:?}", self.0)
+        } else {
+            f.write_str("\"***\"")
+        }
     }
 }
 

@@ -34,15 +34,42 @@ fn recorded_vulns_chunk_maps_every_finding_field_by_field() {
         let plugin = &v["plugin"];
         let port = &v["port"];
         assert_eq!(f.source, "cloud");
-        assert_eq!(f.asset_id, str_at(v, &["asset", "uuid"]).unwrap(), "record {i}");
+        assert_eq!(
+            f.asset_id,
+            str_at(v, &["asset", "uuid"]).unwrap(),
+            "record {i}"
+        );
         assert_eq!(f.plugin_id, plugin["id"].as_i64().unwrap(), "record {i}");
-        assert_eq!(f.plugin_name.as_deref(), plugin["name"].as_str(), "record {i}");
-        assert_eq!(f.plugin_family.as_deref(), plugin["family"].as_str(), "record {i}");
-        assert_eq!(f.severity.as_str(), v["severity"].as_str().unwrap(), "record {i}");
-        assert_eq!(f.severity.id(), v["severity_id"].as_i64().unwrap(), "record {i}");
-        assert_eq!(f.state.as_str(), v["state"].as_str().unwrap().to_ascii_lowercase(), "record {i}");
+        assert_eq!(
+            f.plugin_name.as_deref(),
+            plugin["name"].as_str(),
+            "record {i}"
+        );
+        assert_eq!(
+            f.plugin_family.as_deref(),
+            plugin["family"].as_str(),
+            "record {i}"
+        );
+        assert_eq!(
+            f.severity.as_str(),
+            v["severity"].as_str().unwrap(),
+            "record {i}"
+        );
+        assert_eq!(
+            f.severity.id(),
+            v["severity_id"].as_i64().unwrap(),
+            "record {i}"
+        );
+        assert_eq!(
+            f.state.as_str(),
+            v["state"].as_str().unwrap().to_ascii_lowercase(),
+            "record {i}"
+        );
         assert_eq!(f.port, port["port"].as_i64().unwrap(), "record {i}");
-        assert_eq!(f.protocol, port["protocol"].as_str().unwrap().to_ascii_lowercase());
+        assert_eq!(
+            f.protocol,
+            port["protocol"].as_str().unwrap().to_ascii_lowercase()
+        );
         assert_eq!(f.service.as_deref(), port["service"].as_str(), "record {i}");
         let mut cves: Vec<String> = plugin["cve"]
             .as_array()
@@ -51,17 +78,41 @@ fn recorded_vulns_chunk_maps_every_finding_field_by_field() {
         cves.sort();
         cves.dedup();
         assert_eq!(f.cves, cves, "record {i}");
-        assert_eq!(f.cvss3_base_score, plugin["cvss3_base_score"].as_f64(), "record {i}");
-        assert_eq!(f.cvss2_base_score, plugin["cvss_base_score"].as_f64(), "record {i}");
+        assert_eq!(
+            f.cvss3_base_score,
+            plugin["cvss3_base_score"].as_f64(),
+            "record {i}"
+        );
+        assert_eq!(
+            f.cvss2_base_score,
+            plugin["cvss_base_score"].as_f64(),
+            "record {i}"
+        );
         assert_eq!(f.vpr_score, None, "2018 data has no VPR");
-        assert_eq!(f.hostname.as_deref(), str_at(v, &["asset", "hostname"]), "record {i}");
-        assert_eq!(f.ipv4.as_deref(), str_at(v, &["asset", "ipv4"]), "record {i}");
+        assert_eq!(
+            f.hostname.as_deref(),
+            str_at(v, &["asset", "hostname"]),
+            "record {i}"
+        );
+        assert_eq!(
+            f.ipv4.as_deref(),
+            str_at(v, &["asset", "ipv4"]),
+            "record {i}"
+        );
         assert_eq!(f.first_found, time_at(v, "first_found"), "record {i}");
         assert_eq!(f.last_found, time_at(v, "last_found"), "record {i}");
         assert_eq!(f.last_fixed, time_at(v, "last_fixed"), "record {i}");
         assert!(f.first_found.is_some() && f.last_found.is_some());
-        assert_eq!(f.synopsis.as_deref(), plugin["synopsis"].as_str(), "record {i}");
-        assert_eq!(f.solution.as_deref(), plugin["solution"].as_str(), "record {i}");
+        assert_eq!(
+            f.synopsis.as_deref(),
+            plugin["synopsis"].as_str(),
+            "record {i}"
+        );
+        assert_eq!(
+            f.solution.as_deref(),
+            plugin["solution"].as_str(),
+            "record {i}"
+        );
         assert_eq!(f.output.as_deref(), v["output"].as_str(), "record {i}");
         assert_eq!(f.unified_asset_id, None);
         ids.insert(f.id.clone());
@@ -73,15 +124,32 @@ fn recorded_vulns_chunk_maps_every_finding_field_by_field() {
 fn recorded_vulns_chunk_spot_values() {
     let (_, raws) = data("vulns_chunk_2018.json");
     let f0 = parse_finding("cloud", 0, raws[0].as_bytes()).unwrap();
-    assert_eq!(f0.id, "2d520484-6b83-4c63-b3d0-bf094315cc0f:10736:49678:tcp");
+    assert_eq!(
+        f0.id,
+        "2d520484-6b83-4c63-b3d0-bf094315cc0f:10736:49678:tcp"
+    );
     assert_eq!(f0.plugin_name.as_deref(), Some("DCE Services Enumeration"));
     assert_eq!(f0.plugin_family.as_deref(), Some("Windows"));
-    assert_eq!((f0.severity, f0.state), (Severity::Info, FindingState::Open));
-    assert_eq!((f0.port, f0.protocol.as_str(), f0.service.as_deref()), (49678, "tcp", Some("dce-rpc")));
+    assert_eq!(
+        (f0.severity, f0.state),
+        (Severity::Info, FindingState::Open)
+    );
+    assert_eq!(
+        (f0.port, f0.protocol.as_str(), f0.service.as_deref()),
+        (49678, "tcp", Some("dce-rpc"))
+    );
     assert_eq!(f0.hostname.as_deref(), Some("192.168.16.147"));
     assert_eq!(f0.ipv4.as_deref(), Some("192.168.16.147"));
-    assert_eq!(f0.first_found.unwrap().to_rfc3339(), "2018-03-14T20:43:32+00:00");
-    assert!(f0.output.as_deref().unwrap().starts_with("\nThe following DCERPC services"));
+    assert_eq!(
+        f0.first_found.unwrap().to_rfc3339(),
+        "2018-03-14T20:43:32+00:00"
+    );
+    assert!(
+        f0.output
+            .as_deref()
+            .unwrap()
+            .starts_with("\nThe following DCERPC services")
+    );
 
     let c = parse_finding("cloud", 3, raws[3].as_bytes()).unwrap();
     assert_eq!(c.plugin_id, 100931);
@@ -95,11 +163,17 @@ fn recorded_vulns_chunk_spot_values() {
     assert_eq!(c.cves[0], "CVE-2017-1000363");
     assert!(c.cves.contains(&"CVE-2017-9242".to_owned()));
     assert_eq!(c.port, 0);
-    assert_eq!(c.plugin_family.as_deref(), Some("Ubuntu Local Security Checks"));
+    assert_eq!(
+        c.plugin_family.as_deref(),
+        Some("Ubuntu Local Security Checks")
+    );
 
     let r = parse_finding("cloud", 7, raws[7].as_bytes()).unwrap();
     assert_eq!((r.plugin_id, r.state), (21745, FindingState::Reopened));
-    assert_eq!(r.last_fixed.unwrap().to_rfc3339(), "2018-03-29T21:42:04+00:00");
+    assert_eq!(
+        r.last_fixed.unwrap().to_rfc3339(),
+        "2018-03-29T21:42:04+00:00"
+    );
     assert_eq!(r.hostname.as_deref(), Some("192.168.15.104"));
 }
 
@@ -113,11 +187,25 @@ fn recorded_vulns_chunk_totals() {
         .collect();
     let count = |s: Severity| all.iter().filter(|f| f.severity == s).count();
     assert_eq!(
-        [count(Severity::Info), count(Severity::Low), count(Severity::Medium), count(Severity::High), count(Severity::Critical)],
+        [
+            count(Severity::Info),
+            count(Severity::Low),
+            count(Severity::Medium),
+            count(Severity::High),
+            count(Severity::Critical)
+        ],
         [265, 12, 11, 50, 6]
     );
-    assert_eq!(all.iter().filter(|f| f.state == FindingState::Reopened).count(), 7);
-    assert_eq!(all.iter().filter(|f| f.state == FindingState::Open).count(), 337);
+    assert_eq!(
+        all.iter()
+            .filter(|f| f.state == FindingState::Reopened)
+            .count(),
+        7
+    );
+    assert_eq!(
+        all.iter().filter(|f| f.state == FindingState::Open).count(),
+        337
+    );
     assert_eq!(all.iter().filter(|f| !f.cves.is_empty()).count(), 79);
 }
 
@@ -128,17 +216,28 @@ fn recorded_assets_chunk_maps_every_asset() {
     for (i, (v, raw)) in values.iter().zip(&raws).enumerate() {
         let a = parse_asset("cloud", i as u64, raw.as_bytes()).unwrap();
         let strs = |k: &str| -> Vec<String> {
-            v[k].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_owned()).collect()
+            v[k].as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap().to_owned())
+                .collect()
         };
         assert_eq!(a.id, v["id"].as_str().unwrap());
         assert_eq!(a.hostnames, strs("hostnames"), "asset {i}");
         assert_eq!(a.fqdns, strs("fqdns"), "asset {i}");
         assert_eq!(a.ipv4s, strs("ipv4s"), "asset {i}");
         assert_eq!(a.ipv6s, strs("ipv6s"), "asset {i}");
-        let macs: Vec<String> = strs("mac_addresses").iter().map(|m| m.to_ascii_lowercase()).collect();
+        let macs: Vec<String> = strs("mac_addresses")
+            .iter()
+            .map(|m| m.to_ascii_lowercase())
+            .collect();
         assert_eq!(a.macs, macs, "asset {i}");
         assert_eq!(a.operating_systems, strs("operating_systems"), "asset {i}");
-        assert_eq!(a.asset_type, strs("system_types").first().cloned(), "asset {i}");
+        assert_eq!(
+            a.asset_type,
+            strs("system_types").first().cloned(),
+            "asset {i}"
+        );
         assert_eq!(a.first_seen, time_at(v, "first_seen"), "asset {i}");
         assert_eq!(a.last_seen, time_at(v, "last_seen"), "asset {i}");
         assert_eq!(a.deleted_at, None);
@@ -156,8 +255,17 @@ fn recorded_assets_chunk_maps_every_asset() {
     assert_eq!(a.ipv4s, ["192.168.15.104"]);
     assert_eq!(a.macs.len(), 10);
     assert_eq!(a.macs[0], "00:50:56:a6:49:2a");
-    assert_eq!(a.operating_systems, ["Linux Kernel 4.8.0-53-generic on Ubuntu 16.04"]);
+    assert_eq!(
+        a.operating_systems,
+        ["Linux Kernel 4.8.0-53-generic on Ubuntu 16.04"]
+    );
     assert_eq!(a.asset_type.as_deref(), Some("general-purpose"));
-    assert_eq!(a.first_seen.unwrap().to_rfc3339(), "2018-03-14T20:43:03+00:00");
-    assert_eq!(a.last_seen.unwrap().to_rfc3339(), "2018-03-29T21:43:12+00:00");
+    assert_eq!(
+        a.first_seen.unwrap().to_rfc3339(),
+        "2018-03-14T20:43:03+00:00"
+    );
+    assert_eq!(
+        a.last_seen.unwrap().to_rfc3339(),
+        "2018-03-29T21:43:12+00:00"
+    );
 }
