@@ -51,10 +51,10 @@ fn ts(c: &Option<Cow<'_, str>>) -> Option<Timestamp> {
 fn list(v: &Option<Vec<Cow<'_, str>>>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for x in v.iter().flatten() {
-        if let Some(t) = non_empty(Some(x)) {
-            if !out.contains(&t) {
-                out.push(t);
-            }
+        if let Some(t) = non_empty(Some(x))
+            && !out.contains(&t)
+        {
+            out.push(t);
         }
     }
     out
@@ -142,10 +142,10 @@ pub fn to_asset(source: &str, w: &wire::Asset<'_>) -> Asset {
     let netbios = list(&w.netbios_names);
     let mut macs: Vec<String> = Vec::new();
     for m in w.mac_addresses.iter().flatten() {
-        if let Some(n) = normalize_mac(m) {
-            if !macs.contains(&n) {
-                macs.push(n);
-            }
+        if let Some(n) = normalize_mac(m)
+            && !macs.contains(&n)
+        {
+            macs.push(n);
         }
     }
     let name = fqdns

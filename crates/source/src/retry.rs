@@ -96,7 +96,7 @@ fn jitter() -> f64 {
 /// Tenable and are treated as "unknown".
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let secs: f64 = value.trim().parse().ok()?;
-    (secs.is_finite() && secs >= 0.0 && secs < 86_400.0)
+    (secs.is_finite() && (0.0..86_400.0).contains(&secs))
         .then(|| Duration::from_millis((secs * 1000.0) as u64))
 }
 
