@@ -14,17 +14,50 @@
 
 mod error;
 mod sqlite;
-mod types;
 pub mod testsuite;
+mod types;
 
 pub use error::{Error, Result};
 pub use sqlite::SqliteStore;
 pub use types::*;
 
-/// Opens the store named by a URL: `sqlite://PATH` (relative or absolute), `sqlite::memory:`.
-/// `postgres://…` is reserved for the PostgreSQL backend.
+/// Opens the store named by a URL: `sqlite://PATH` (relative or absolute), `sqlite:PATH`,
+/// `sqlite::memory:`. `postgres://…` is reserved for the PostgreSQL backend (not built yet);
+/// any other scheme is an [`Error::Config`] naming it.
 pub fn open(url: &str) -> Result<Box<dyn Store>> {
-    Ok(Box::new(SqliteStore::open_url(url)?))
+    match url_scheme(url) {
+        Some(s) if s.eq_ignore_ascii_case("sqlite") => Ok(Box::new(SqliteStore::open_url(url)?)),
+        _ => Err(unsupported_url(url)),
+    }
+}
+
+/// The scheme of a URL (`sqlite`, `postgres`, …): letters, digits, `+`, `-`, `.` before the first
+/// `:`, starting with a letter.
+pub(crate) fn url_scheme(url: &str) -> Option<&str> {
+    let (scheme, _) = url.split_once(':')?;
+    let mut chars = scheme.chars();
+    let first = chars.next()?;
+    (first.is_ascii_alphabetic()
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+    .then_some(scheme)
+}
+
+/// The error for a URL no backend of this build serves. Never echoes a URL with a scheme
+/// (it may carry a password).
+pub(crate) fn unsupported_url(url: &str) -> Error {
+    match url_scheme(url) {
+        Some(s) if s.eq_ignore_ascii_case("postgres") || s.eq_ignore_ascii_case("postgresql") => {
+            Error::Config(
+                "PostgreSQL backend is not built yet; use a sqlite://PATH store URL".to_owned(),
+            )
+        }
+        Some(s) => Error::Config(format!(
+            "unsupported store URL scheme `{s}`; use sqlite://PATH (or postgres://… once built)"
+        )),
+        None => Error::Config(format!(
+            "store URL `{url}` has no scheme; use sqlite://PATH or sqlite::memory:"
+        )),
+    }
 }
 
 /// The domain verbs every backend implements. All writes of one [`Batch`] happen in one
@@ -33,18 +66,33 @@ pub fn open(url: &str) -> Result<Box<dyn Store>> {
 pub trait Store: Send {
     /// Starts a run for a source and returns its id. The run is `running` until
     /// [`Store::finish_run`].
-    fn begin_run(&mut self, source: &str, kind: tenax_model::SourceKind, mode: RunMode)
-    -> Result<RunId>;
+    fn begin_run(
+        &mut self,
+        source: &str,
+        kind: tenax_model::SourceKind,
+        mode: RunMode,
+    ) -> Result<RunId>;
 
     /// Writes a batch in one transaction: upserts its assets and findings (keyed by
     /// `(source, id)`, stamped with the run), marks deleted assets, and applies its checkpoint
     /// updates. Either everything is stored or nothing is.
+    ///
+    /// Upserts replace every field of a stored record (several versions of one record in a
+    /// batch: the last wins); deletions apply after the upserts, an unknown asset becoming a
+    /// stub with its id, the run's kind and `deleted_at`; checkpoint updates apply in order.
+    ///
+    /// Rejected before anything is written ([`Error::NotFound`] for an unknown run,
+    /// [`Error::Config`] otherwise): a run that is not `running` or belongs to another source;
+    /// an asset or finding of another source, with an empty id, or of another kind than the
+    /// run (an asset's kind may be `None`); an empty deleted-asset id or checkpoint key.
     fn apply_batch(&mut self, run: RunId, source: &str, batch: &Batch) -> Result<BatchOutcome>;
 
     /// Reads a checkpoint value of a source (`None` if never written or deleted).
     fn checkpoint(&self, source: &str, key: &str) -> Result<Option<serde_json::Value>>;
 
-    /// Finishes a run with its report (status, expected vs stored, message).
+    /// Finishes a run with its report (status, expected vs stored, message). The status must be
+    /// final ([`Error::Config`] for `None` or `Running`); an unknown run is
+    /// [`Error::NotFound`]. A run closed by [`Store::close_stale_runs`] may still be finished.
     fn finish_run(&mut self, run: RunId, report: &RunReport) -> Result<()>;
 
     /// Marks runs still `running` for a source as `failed` with a message (an earlier process
@@ -75,10 +123,12 @@ pub trait Store: Send {
         f: &mut dyn FnMut(tenax_model::Asset) -> Result<()>,
     ) -> Result<()>;
 
-    /// The raw source JSON kept for a finding.
+    /// The raw source JSON kept for a finding: `None` when there is no such finding, JSON
+    /// `null` when it was stored without raw text.
     fn raw_finding(&self, source: &str, id: &str) -> Result<Option<serde_json::Value>>;
 
-    /// The raw source JSON kept for an asset.
+    /// The raw source JSON kept for an asset: `None` when there is no such asset, JSON `null`
+    /// when it has none (stored without raw text, or a stub made by a deletion).
     fn raw_asset(&self, source: &str, id: &str) -> Result<Option<serde_json::Value>>;
 
     /// Backend health check (`PRAGMA integrity_check` on SQLite). `Ok(())` when healthy.

@@ -1,1 +1,1627 @@
-//! Conformance suite every backend runs (to be written).
+//! The conformance suite every [`Store`] backend runs.
+//!
+//! [`run_all`] opens a fresh, empty store for each check and runs it; each check is also a
+//! `pub fn` of its own so that a backend's test can run one in isolation. Checks panic (assert)
+//! on the first difference, naming what differed.
+//!
+//! The suite pins the contract of the trait, including the validation rules of
+//! [`Store::apply_batch`]:
+//!
+//! * the run must exist ([`Error::NotFound`]), belong to the batch's source and still be
+//!   `running` ([`Error::Config`]);
+//! * every asset and finding must carry the batch's source, a non-empty id and the run's kind
+//!   (an asset's kind may also be `None`); deleted-asset ids and checkpoint keys must be
+//!   non-empty ([`Error::Config`]);
+//! * the rules are checked before anything is written, and a failing batch writes nothing:
+//!   no row, no deletion mark, no checkpoint.
+//!
+//! ```no_run
+//! tenax_store::testsuite::run_all(&|| {
+//!     Box::new(tenax_store::SqliteStore::open_in_memory().expect("in-memory store"))
+//! });
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::json;
+use tenax_model::{Asset, Finding, FindingState, Severity, SourceKind, Timestamp, finding_key};
+
+use crate::{
+    AssetFilter, AssetRow, Batch, BatchOutcome, Error, FindingFilter, FindingRow, RunId, RunMode,
+    RunReport, RunStatus, Store, Tally,
+};
+
+/// A conformance check: runs against a fresh, empty store and panics on a difference.
+pub type Check = fn(&mut dyn Store);
+
+/// Every check of the suite, with its name.
+pub const CHECKS: &[(&str, Check)] = &[
+    ("empty_store_is_empty", empty_store_is_empty),
+    (
+        "finding_round_trips_every_field",
+        finding_round_trips_every_field,
+    ),
+    (
+        "asset_round_trips_every_field",
+        asset_round_trips_every_field,
+    ),
+    ("upsert_replaces", upsert_replaces),
+    ("raw_round_trips", raw_round_trips),
+    (
+        "checkpoints_set_overwrite_delete",
+        checkpoints_set_overwrite_delete,
+    ),
+    ("failed_batch_writes_nothing", failed_batch_writes_nothing),
+    ("batch_validation_rules", batch_validation_rules),
+    ("deleted_assets_are_marked", deleted_assets_are_marked),
+    ("finding_filters", finding_filters),
+    ("cve_filter_is_exact", cve_filter_is_exact),
+    ("asset_filters", asset_filters),
+    ("ordering_and_limit", ordering_and_limit),
+    (
+        "callback_error_stops_the_walk",
+        callback_error_stops_the_walk,
+    ),
+    ("runs_lifecycle", runs_lifecycle),
+    (
+        "close_stale_runs_fails_running_runs",
+        close_stale_runs_fails_running_runs,
+    ),
+    ("run_scoped_counts", run_scoped_counts),
+    ("integrity_check_passes", integrity_check_passes),
+];
+
+/// Runs every check in [`CHECKS`], each on a fresh store from `open`.
+pub fn run_all(open: &dyn Fn() -> Box<dyn Store>) {
+    for (name, check) in CHECKS {
+        let mut store = open();
+        eprintln!("store conformance: {name}");
+        check(store.as_mut());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+fn ts(secs: i64, nanos: u32) -> Timestamp {
+    Utc.timestamp_opt(secs, nanos)
+        .single()
+        .expect("valid test timestamp")
+}
+
+/// A finding with only the required fields set.
+pub fn minimal_finding(source: &str, kind: SourceKind, asset_id: &str, plugin_id: i64) -> Finding {
+    Finding {
+        source: source.to_owned(),
+        kind,
+        id: finding_key(asset_id, plugin_id, 0, "tcp"),
+        asset_id: asset_id.to_owned(),
+        unified_asset_id: None,
+        plugin_id,
+        plugin_name: None,
+        plugin_family: None,
+        severity: Severity::Info,
+        state: FindingState::Open,
+        port: 0,
+        protocol: "tcp".to_owned(),
+        service: None,
+        cves: Vec::new(),
+        cvss3_base_score: None,
+        cvss2_base_score: None,
+        vpr_score: None,
+        first_found: None,
+        last_found: None,
+        last_fixed: None,
+        hostname: None,
+        ipv4: None,
+        synopsis: None,
+        solution: None,
+        output: None,
+    }
+}
+
+/// A finding with every field set, sub-second timestamps and non-ASCII text.
+pub fn full_finding(source: &str, kind: SourceKind, asset_id: &str, plugin_id: i64) -> Finding {
+    Finding {
+        source: source.to_owned(),
+        kind,
+        id: finding_key(asset_id, plugin_id, 443, "tcp"),
+        asset_id: asset_id.to_owned(),
+        unified_asset_id: Some("7f0c2a52-4d1e-4c36-9d7a-0b8b1c2d3e4f".to_owned()),
+        plugin_id,
+        plugin_name: Some("Apache Log4j < 2.15.0 Remote Code Execution".to_owned()),
+        plugin_family: Some("Misc.".to_owned()),
+        severity: Severity::Critical,
+        state: FindingState::Reopened,
+        port: 443,
+        protocol: "tcp".to_owned(),
+        service: Some("www".to_owned()),
+        cves: vec!["CVE-2021-44228".to_owned(), "CVE-2021-45046".to_owned()],
+        cvss3_base_score: Some(10.0),
+        cvss2_base_score: Some(9.3),
+        vpr_score: Some(9.7),
+        first_found: Some(ts(1_639_000_000, 123_456_789)),
+        last_found: Some(ts(1_700_000_000, 1)),
+        // Go's zero time, as some APIs send it: outside the i64-nanosecond range.
+        last_fixed: Some(
+            Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0)
+                .single()
+                .expect("year 1"),
+        ),
+        hostname: Some("web-01".to_owned()),
+        ipv4: Some("10.0.0.5".to_owned()),
+        synopsis: Some("The remote host is affected by a «critical» flaw.".to_owned()),
+        solution: Some("Upgrade to 2.15.0 or later.\nRestart the service.".to_owned()),
+        output: Some(
+            "Path : /opt/app/lib/log4j-core-2.14.1.jar\n  Version : 2.14.1 ✓\t".to_owned(),
+        ),
+    }
+}
+
+/// An asset with only the required fields set.
+pub fn minimal_asset(source: &str, id: &str) -> Asset {
+    Asset {
+        source: source.to_owned(),
+        id: id.to_owned(),
+        ..Asset::default()
+    }
+}
+
+/// An asset with every field set.
+pub fn full_asset(source: &str, kind: SourceKind, id: &str) -> Asset {
+    Asset {
+        source: source.to_owned(),
+        kind: Some(kind),
+        id: id.to_owned(),
+        unified_id: Some("0d5b8c1e-1111-4a2b-8c3d-222233334444".to_owned()),
+        name: Some("web-01.corp.example.com".to_owned()),
+        hostnames: vec!["web-01".to_owned(), "WEB01".to_owned()],
+        fqdns: vec!["web-01.corp.example.com".to_owned()],
+        ipv4s: vec!["10.0.0.5".to_owned(), "192.168.1.5".to_owned()],
+        ipv6s: vec!["fe80::1".to_owned()],
+        macs: vec!["00:50:56:a6:55:8c".to_owned()],
+        operating_systems: vec!["Microsoft Windows Server 2019".to_owned()],
+        asset_type: Some("server".to_owned()),
+        vendor: Some("Dell Inc.".to_owned()),
+        model: Some("PowerEdge R640".to_owned()),
+        firmware: Some("2.12.2".to_owned()),
+        first_seen: Some(ts(1_600_000_000, 5)),
+        last_seen: Some(ts(1_700_000_123, 999_999_999)),
+        tags: BTreeMap::from([
+            ("Location".to_owned(), "Zürich, Basel".to_owned()),
+            ("Owner".to_owned(), "ops".to_owned()),
+        ]),
+        risk: Some(7.1),
+        deleted_at: None,
+    }
+}
+
+/// A finding row whose raw JSON is the finding's own JSON plus a marker.
+pub fn finding_row(f: Finding) -> FindingRow {
+    let raw = json!({ "tenax_test": "raw", "record": f })
+        .to_string()
+        .into_boxed_str();
+    FindingRow { finding: f, raw }
+}
+
+/// An asset row whose raw JSON is the asset's own JSON plus a marker.
+pub fn asset_row(a: Asset) -> AssetRow {
+    let raw = json!({ "tenax_test": "raw", "record": a })
+        .to_string()
+        .into_boxed_str();
+    AssetRow { asset: a, raw }
+}
+
+fn findings_batch(findings: Vec<Finding>) -> Batch {
+    Batch {
+        findings: findings.into_iter().map(finding_row).collect(),
+        ..Batch::default()
+    }
+}
+
+fn assets_batch(assets: Vec<Asset>) -> Batch {
+    Batch {
+        assets: assets.into_iter().map(asset_row).collect(),
+        ..Batch::default()
+    }
+}
+
+fn begin(store: &mut dyn Store, source: &str, kind: SourceKind) -> RunId {
+    store
+        .begin_run(source, kind, RunMode::Full)
+        .expect("begin_run")
+}
+
+fn apply(store: &mut dyn Store, run: RunId, source: &str, batch: &Batch) -> BatchOutcome {
+    store.apply_batch(run, source, batch).expect("apply_batch")
+}
+
+fn succeeded() -> RunReport {
+    RunReport {
+        status: Some(RunStatus::Succeeded),
+        ..RunReport::default()
+    }
+}
+
+/// Streams findings and checks that `count_findings` agrees (when the filter has no limit).
+fn findings(store: &dyn Store, filter: &FindingFilter) -> Vec<Finding> {
+    let mut out = Vec::new();
+    store
+        .for_each_finding(filter, &mut |f| {
+            out.push(f);
+            Ok(())
+        })
+        .expect("for_each_finding");
+    if filter.limit.is_none() {
+        let n = store.count_findings(filter).expect("count_findings");
+        assert_eq!(
+            n,
+            out.len() as u64,
+            "count_findings vs streamed rows for {filter:?}"
+        );
+    }
+    out
+}
+
+/// Streams assets and checks that `count_assets` agrees (when the filter has no limit).
+fn assets(store: &dyn Store, filter: &AssetFilter) -> Vec<Asset> {
+    let mut out = Vec::new();
+    store
+        .for_each_asset(filter, &mut |a| {
+            out.push(a);
+            Ok(())
+        })
+        .expect("for_each_asset");
+    if filter.limit.is_none() {
+        let n = store.count_assets(filter).expect("count_assets");
+        assert_eq!(
+            n,
+            out.len() as u64,
+            "count_assets vs streamed rows for {filter:?}"
+        );
+    }
+    out
+}
+
+fn all_findings(store: &dyn Store) -> Vec<Finding> {
+    findings(store, &FindingFilter::default())
+}
+
+fn all_assets(store: &dyn Store) -> Vec<Asset> {
+    assets(
+        store,
+        &AssetFilter {
+            include_deleted: true,
+            ..AssetFilter::default()
+        },
+    )
+}
+
+fn assert_config_error<T: std::fmt::Debug>(r: crate::Result<T>, what: &str) -> String {
+    match r {
+        Err(Error::Config(msg)) => msg,
+        other => panic!("{what}: expected a configuration error, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks
+
+/// A new store has no runs, rows or checkpoints.
+pub fn empty_store_is_empty(store: &mut dyn Store) {
+    assert!(store.list_runs(None, 10).expect("list_runs").is_empty());
+    assert_eq!(
+        store
+            .count_findings(&FindingFilter::default())
+            .expect("count"),
+        0
+    );
+    assert_eq!(
+        store
+            .count_assets(&AssetFilter {
+                include_deleted: true,
+                ..AssetFilter::default()
+            })
+            .expect("count"),
+        0
+    );
+    assert!(all_findings(store).is_empty());
+    assert!(all_assets(store).is_empty());
+    assert_eq!(
+        store.checkpoint("cloud", "vulns").expect("checkpoint"),
+        None
+    );
+    assert_eq!(store.raw_finding("cloud", "x").expect("raw"), None);
+    assert_eq!(store.raw_asset("cloud", "x").expect("raw"), None);
+}
+
+/// Findings come back exactly as written: every field set, and every optional field unset.
+pub fn finding_round_trips_every_field(store: &mut dyn Store) {
+    let run = begin(store, "cloud", SourceKind::Vm);
+    let full = full_finding("cloud", SourceKind::Vm, "a1", 155_999);
+    let minimal = minimal_finding("cloud", SourceKind::Vm, "a2", 19506);
+    let mut extreme = minimal_finding("cloud", SourceKind::Vm, "a3", -1);
+    extreme.port = 65_535;
+    extreme.protocol = "udp".to_owned();
+    extreme.first_found = Some(ts(-86_400, 999_999_999));
+    extreme.last_found = Some(DateTime::<Utc>::MAX_UTC);
+    extreme.last_fixed = Some(ts(0, 0));
+    extreme.cvss3_base_score = Some(0.0);
+    extreme.vpr_score = Some(0.1 + 0.2);
+    extreme.output = Some(String::new());
+    extreme.cves = vec!["CVE-2099-0001".to_owned()];
+    let batch = findings_batch(vec![full.clone(), minimal.clone(), extreme.clone()]);
+    let outcome = apply(store, run, "cloud", &batch);
+    assert_eq!(
+        outcome,
+        BatchOutcome {
+            assets: 0,
+            findings: 3,
+            deleted_assets: 0
+        }
+    );
+
+    let mut want = vec![full, minimal, extreme];
+    want.sort_by(|a, b| a.id.cmp(&b.id));
+    let got = all_findings(store);
+    assert_eq!(got, want);
+    for (g, w) in got.iter().zip(&want) {
+        for (a, b) in [(g.first_found, w.first_found), (g.last_found, w.last_found)] {
+            let nanos = |t: Option<Timestamp>| t.map(|t| t.timestamp_subsec_nanos());
+            assert_eq!(nanos(a), nanos(b), "sub-second precision of {}", w.id);
+        }
+    }
+}
+
+/// Assets come back exactly as written: every field set, and every optional field unset.
+pub fn asset_round_trips_every_field(store: &mut dyn Store) {
+    let run = begin(store, "plant", SourceKind::Ot);
+    let full = full_asset("plant", SourceKind::Ot, "ot-1");
+    let minimal = minimal_asset("plant", "ot-2");
+    let mut deleted = full_asset("plant", SourceKind::Ot, "ot-3");
+    deleted.kind = None;
+    deleted.deleted_at = Some(ts(1_700_000_500, 250_000_000));
+    deleted.risk = Some(-0.5);
+    let outcome = apply(
+        store,
+        run,
+        "plant",
+        &assets_batch(vec![full.clone(), minimal.clone(), deleted.clone()]),
+    );
+    assert_eq!(
+        outcome,
+        BatchOutcome {
+            assets: 3,
+            findings: 0,
+            deleted_assets: 0
+        }
+    );
+    assert_eq!(
+        all_assets(store),
+        vec![full.clone(), minimal.clone(), deleted]
+    );
+    assert_eq!(
+        assets(store, &AssetFilter::default()),
+        vec![full, minimal],
+        "live assets only"
+    );
+}
+
+/// The same `(source, id)` twice is one row with the latest values, across batches and within
+/// one batch (the last version in the batch wins).
+pub fn upsert_replaces(store: &mut dyn Store) {
+    let run = begin(store, "cloud", SourceKind::Vm);
+    let mut f = full_finding("cloud", SourceKind::Vm, "a1", 1);
+    apply(store, run, "cloud", &findings_batch(vec![f.clone()]));
+    f.state = FindingState::Fixed;
+    f.severity = Severity::Low;
+    f.last_fixed = Some(ts(1_700_000_999, 42));
+    f.cves.clear();
+    f.output = None;
+    apply(store, run, "cloud", &findings_batch(vec![f.clone()]));
+    assert_eq!(all_findings(store), vec![f.clone()]);
+
+    // Every other field changes while severity, state, plugin and asset stay: a backend may
+    // take a cheaper path for such updates, and it must still store everything.
+    let mut same_keys = full_finding("cloud", SourceKind::Vm, "a1", 1);
+    same_keys.id = f.id.clone();
+    same_keys.state = f.state;
+    same_keys.severity = f.severity;
+    same_keys.unified_asset_id = Some("another-unified-id".to_owned());
+    same_keys.plugin_name = Some("renamed plugin".to_owned());
+    same_keys.plugin_family = None;
+    same_keys.port = 8443;
+    same_keys.protocol = "udp".to_owned();
+    same_keys.service = Some("https-alt".to_owned());
+    same_keys.cves = vec!["CVE-2024-0001".to_owned()];
+    same_keys.cvss3_base_score = Some(5.5);
+    same_keys.cvss2_base_score = None;
+    same_keys.vpr_score = Some(1.25);
+    same_keys.first_found = Some(ts(1_500_000_000, 7));
+    same_keys.last_found = Some(ts(1_710_000_000, 8));
+    same_keys.last_fixed = None;
+    same_keys.hostname = Some("web-01-renamed".to_owned());
+    same_keys.ipv4 = None;
+    same_keys.synopsis = Some("new synopsis".to_owned());
+    same_keys.solution = None;
+    same_keys.output = Some("new output".to_owned());
+    apply(
+        store,
+        run,
+        "cloud",
+        &findings_batch(vec![same_keys.clone()]),
+    );
+    assert_eq!(all_findings(store), vec![same_keys]);
+    let mut kind_changes = f.clone();
+    kind_changes.plugin_id = 2;
+    kind_changes.asset_id = "a9".to_owned();
+    apply(
+        store,
+        run,
+        "cloud",
+        &findings_batch(vec![kind_changes.clone()]),
+    );
+    assert_eq!(all_findings(store), vec![kind_changes]);
+    apply(store, run, "cloud", &findings_batch(vec![f.clone()]));
+    assert_eq!(all_findings(store), vec![f.clone()]);
+
+    let mut v1 = f.clone();
+    v1.plugin_name = Some("first".to_owned());
+    let mut v2 = f.clone();
+    v2.plugin_name = Some("second".to_owned());
+    let other = minimal_finding("cloud", SourceKind::Vm, "a2", 1);
+    let outcome = apply(
+        store,
+        run,
+        "cloud",
+        &findings_batch(vec![v1, other.clone(), v2.clone()]),
+    );
+    assert_eq!(outcome.findings, 3, "every row of the batch is counted");
+    assert_eq!(all_findings(store), vec![v2, other]);
+
+    let mut a = full_asset("cloud", SourceKind::Vm, "a1");
+    apply(store, run, "cloud", &assets_batch(vec![a.clone()]));
+    a.hostnames = vec!["renamed".to_owned()];
+    a.tags.clear();
+    a.risk = None;
+    apply(store, run, "cloud", &assets_batch(vec![a.clone()]));
+    assert_eq!(all_assets(store), vec![a]);
+
+    // The same id under another source is another row.
+    let run2 = begin(store, "cloud2", SourceKind::Vm);
+    let mut g = f.clone();
+    g.source = "cloud2".to_owned();
+    apply(store, run2, "cloud2", &findings_batch(vec![g]));
+    assert_eq!(
+        store
+            .count_findings(&FindingFilter::default())
+            .expect("count"),
+        3
+    );
+}
+
+/// The raw JSON of a record comes back parsed; a record without raw text reads as `null`.
+pub fn raw_round_trips(store: &mut dyn Store) {
+    let run = begin(store, "cloud", SourceKind::Vm);
+    let f = full_finding("cloud", SourceKind::Vm, "a1", 1);
+    let raw = json!({
+        "asset": { "uuid": "a1", "hostname": "web-01" },
+        "plugin": { "id": 1, "cve": ["CVE-2021-44228"], "description": "x".repeat(5000) },
+        "output": "é ✓ \u{1F600}", "port": { "port": 443 }, "n": 1.5, "nested": [[], {}, null, true]
+    });
+    let batch = Batch {
+        findings: vec![FindingRow {
+            finding: f.clone(),
+            raw: raw.to_string().into(),
+        }],
+        assets: vec![
+            AssetRow {
+                asset: minimal_asset("cloud", "a1"),
+                raw: r#"{"id":"a1","x":[1,2]}"#.into(),
+            },
+            AssetRow {
+                asset: minimal_asset("cloud", "a2"),
+                raw: "".into(),
+            },
+        ],
+        ..Batch::default()
+    };
+    apply(store, run, "cloud", &batch);
+    assert_eq!(
+        store.raw_finding("cloud", &f.id).expect("raw_finding"),
+        Some(raw)
+    );
+    assert_eq!(
+        store.raw_asset("cloud", "a1").expect("raw_asset"),
+        Some(json!({"id":"a1","x":[1,2]}))
+    );
+    assert_eq!(
+        store.raw_asset("cloud", "a2").expect("raw_asset"),
+        Some(serde_json::Value::Null)
+    );
+    assert_eq!(
+        store.raw_finding("cloud", "missing").expect("raw_finding"),
+        None
+    );
+    assert_eq!(
+        store.raw_finding("other", &f.id).expect("raw_finding"),
+        None
+    );
+    assert_eq!(store.raw_asset("cloud", &f.id).expect("raw_asset"), None);
+
+    // A rewrite replaces the raw record too.
+    let batch = Batch {
+        findings: vec![FindingRow {
+            finding: f.clone(),
+            raw: r#"{"v":2}"#.into(),
+        }],
+        ..Batch::default()
+    };
+    apply(store, run, "cloud", &batch);
+    assert_eq!(
+        store.raw_finding("cloud", &f.id).expect("raw_finding"),
+        Some(json!({"v": 2}))
+    );
+}
+
+/// Checkpoints are set, overwritten and deleted by batches, per source.
+pub fn checkpoints_set_overwrite_delete(store: &mut dyn Store) {
+    let run = begin(store, "cloud", SourceKind::Vm);
+    let set = |k: &str, v: serde_json::Value| (k.to_owned(), Some(v));
+    let batch = Batch {
+        checkpoint: vec![
+            set("vulns", json!({"since": 1})),
+            set("assets", json!("2024-01-01")),
+        ],
+        ..Batch::default()
+    };
+    assert_eq!(apply(store, run, "cloud", &batch), BatchOutcome::default());
+    assert_eq!(
+        store.checkpoint("cloud", "vulns").expect("cp"),
+        Some(json!({"since": 1}))
+    );
+    assert_eq!(
+        store.checkpoint("cloud", "assets").expect("cp"),
+        Some(json!("2024-01-01"))
+    );
+    assert_eq!(store.checkpoint("other", "vulns").expect("cp"), None);
+
+    let batch = Batch {
+        checkpoint: vec![set("vulns", json!({"since": 2, "export": [1, 2.5, null]}))],
+        ..Batch::default()
+    };
+    apply(store, run, "cloud", &batch);
+    assert_eq!(
+        store.checkpoint("cloud", "vulns").expect("cp"),
+        Some(json!({"since": 2, "export": [1, 2.5, null]}))
+    );
+
+    let batch = Batch {
+        checkpoint: vec![("assets".to_owned(), None)],
+        ..Batch::default()
+    };
+    apply(store, run, "cloud", &batch);
+    assert_eq!(store.checkpoint("cloud", "assets").expect("cp"), None);
+    assert!(store.checkpoint("cloud", "vulns").expect("cp").is_some());
+
+    // Deleting a checkpoint that does not exist is fine; updates apply in order.
+    let batch = Batch {
+        checkpoint: vec![
+            ("never".to_owned(), None),
+            set("vulns", json!(3)),
+            ("vulns".to_owned(), None),
+            set("vulns", json!(4)),
+        ],
+        ..Batch::default()
+    };
+    apply(store, run, "cloud", &batch);
+    assert_eq!(
+        store.checkpoint("cloud", "vulns").expect("cp"),
+        Some(json!(4))
+    );
+    assert_eq!(store.checkpoint("cloud", "never").expect("cp"), None);
+
+    // Another source's run keeps its own checkpoints.
+    let run2 = begin(store, "sc-prod", SourceKind::Sc);
+    apply(
+        store,
+        run2,
+        "sc-prod",
+        &Batch {
+            checkpoint: vec![set("vulns", json!(99))],
+            ..Batch::default()
+        },
+    );
+    assert_eq!(
+        store.checkpoint("cloud", "vulns").expect("cp"),
+        Some(json!(4))
+    );
+    assert_eq!(
+        store.checkpoint("sc-prod", "vulns").expect("cp"),
+        Some(json!(99))
+    );
+}
+
+/// A checkpoint is written together with its batch's data, and a batch that fails writes
+/// nothing at all — not its rows, not its deletions, not its checkpoint.
+pub fn failed_batch_writes_nothing(store: &mut dyn Store) {
+    let run = begin(store, "cloud", SourceKind::Vm);
+    let first = Batch {
+        findings: vec![finding_row(full_finding("cloud", SourceKind::Vm, "a1", 1))],
+        assets: vec![asset_row(full_asset("cloud", SourceKind::Vm, "a1"))],
+        checkpoint: vec![("vulns".to_owned(), Some(json!(1)))],
+        ..Batch::default()
+    };
+    apply(store, run, "cloud", &first);
+    assert_eq!(
+        store.checkpoint("cloud", "vulns").expect("cp"),
+        Some(json!(1))
+    );
+    let before_findings = all_findings(store);
+    let before_assets = all_assets(store);
+
+    // Valid rows first, the offending row last.
+    let mut stranger = minimal_finding("cloud", SourceKind::Vm, "a9", 9);
+    stranger.source = "elsewhere".to_owned();
+    let bad = Batch {
+        findings: vec![
+            finding_row(minimal_finding("cloud", SourceKind::Vm, "a2", 2)),
+            finding_row(minimal_finding("cloud", SourceKind::Vm, "a3", 3)),
+            finding_row(stranger),
+        ],
+        assets: vec![asset_row(minimal_asset("cloud", "a2"))],
+        deleted_assets: vec![("a1".to_owned(), ts(1_700_000_000, 0))],
+        checkpoint: vec![
+            ("vulns".to_owned(), Some(json!(2))),
+            ("assets".to_owned(), Some(json!("x"))),
+        ],
+    };
+    let msg = assert_config_error(
+        store.apply_batch(run, "cloud", &bad),
+        "finding of another source",
+    );
+    assert!(
+        msg.contains("elsewhere"),
+        "the error names the offending source: {msg}"
+    );
+    assert_eq!(
+        store.checkpoint("cloud", "vulns").expect("cp"),
+        Some(json!(1))
+    );
+    assert_eq!(store.checkpoint("cloud", "assets").expect("cp"), None);
+    assert_eq!(all_findings(store), before_findings);
+    assert_eq!(all_assets(store), before_assets);
+    assert_eq!(
+        store.count_assets(&AssetFilter::default()).expect("count"),
+        1,
+        "a1 not deleted"
+    );
+
+    // The store still works after the failed batch, and the checkpoint moves with data.
+    let next = Batch {
+        findings: vec![finding_row(minimal_finding(
+            "cloud",
+            SourceKind::Vm,
+            "a2",
+            2,
+        ))],
+        checkpoint: vec![("vulns".to_owned(), Some(json!(2)))],
+        ..Batch::default()
+    };
+    apply(store, run, "cloud", &next);
+    assert_eq!(
+        store.checkpoint("cloud", "vulns").expect("cp"),
+        Some(json!(2))
+    );
+    assert_eq!(all_findings(store).len(), 2);
+}
+
+/// Every validation rule of `apply_batch`, each on its own, each leaving the store unchanged.
+pub fn batch_validation_rules(store: &mut dyn Store) {
+    let run = begin(store, "cloud", SourceKind::Vm);
+    let other_run = begin(store, "sc-prod", SourceKind::Sc);
+    let ok = || minimal_finding("cloud", SourceKind::Vm, "a1", 1);
+    let with_cp = |mut b: Batch| {
+        b.checkpoint
+            .push(("vulns".to_owned(), Some(json!("moved"))));
+        b
+    };
+
+    let mut f = ok();
+    f.source = "sc-prod".to_owned();
+    assert_config_error(
+        store.apply_batch(run, "cloud", &with_cp(findings_batch(vec![f]))),
+        "finding source differs from the batch source",
+    );
+    let mut a = minimal_asset("cloud", "a1");
+    a.source = "CLOUD".to_owned();
+    assert_config_error(
+        store.apply_batch(run, "cloud", &with_cp(assets_batch(vec![a]))),
+        "asset source differs from the batch source (case matters)",
+    );
+    let mut f = ok();
+    f.id = String::new();
+    assert_config_error(
+        store.apply_batch(run, "cloud", &with_cp(findings_batch(vec![f]))),
+        "finding with an empty id",
+    );
+    assert_config_error(
+        store.apply_batch(
+            run,
+            "cloud",
+            &with_cp(assets_batch(vec![minimal_asset("cloud", "")])),
+        ),
+        "asset with an empty id",
+    );
+    let b = Batch {
+        deleted_assets: vec![(String::new(), ts(1, 0))],
+        ..Batch::default()
+    };
+    assert_config_error(
+        store.apply_batch(run, "cloud", &with_cp(b)),
+        "deleted asset with an empty id",
+    );
+    let b = Batch {
+        checkpoint: vec![(String::new(), Some(json!(1)))],
+        ..Batch::default()
+    };
+    assert_config_error(
+        store.apply_batch(run, "cloud", &b),
+        "checkpoint with an empty key",
+    );
+    let mut f = ok();
+    f.kind = SourceKind::Sc;
+    assert_config_error(
+        store.apply_batch(run, "cloud", &with_cp(findings_batch(vec![f]))),
+        "finding kind differs from the run's kind",
+    );
+    let mut a = minimal_asset("cloud", "a1");
+    a.kind = Some(SourceKind::Ot);
+    assert_config_error(
+        store.apply_batch(run, "cloud", &with_cp(assets_batch(vec![a]))),
+        "asset kind differs from the run's kind",
+    );
+    assert_config_error(
+        store.apply_batch(other_run, "cloud", &with_cp(findings_batch(vec![ok()]))),
+        "run of another source",
+    );
+    match store.apply_batch(
+        RunId(987_654),
+        "cloud",
+        &with_cp(findings_batch(vec![ok()])),
+    ) {
+        Err(Error::NotFound(msg)) => assert!(msg.contains("987654"), "{msg}"),
+        other => panic!("unknown run: expected NotFound, got {other:?}"),
+    }
+    let done = begin(store, "cloud", SourceKind::Vm);
+    store.finish_run(done, &succeeded()).expect("finish_run");
+    assert_config_error(
+        store.apply_batch(done, "cloud", &with_cp(findings_batch(vec![ok()]))),
+        "finished run",
+    );
+
+    assert!(
+        all_findings(store).is_empty(),
+        "no rejected finding was stored"
+    );
+    assert!(all_assets(store).is_empty(), "no rejected asset was stored");
+    assert_eq!(store.checkpoint("cloud", "vulns").expect("cp"), None);
+
+    // An asset without a kind is accepted; so is an empty batch.
+    apply(
+        store,
+        run,
+        "cloud",
+        &assets_batch(vec![minimal_asset("cloud", "a1")]),
+    );
+    assert_eq!(
+        apply(store, run, "cloud", &Batch::default()),
+        BatchOutcome::default()
+    );
+}
+
+/// `deleted_assets` marks known assets and inserts stubs for unknown ones.
+pub fn deleted_assets_are_marked(store: &mut dyn Store) {
+    let run = begin(store, "cloud", SourceKind::Vm);
+    let live = full_asset("cloud", SourceKind::Vm, "a1");
+    let doomed = full_asset("cloud", SourceKind::Vm, "a2");
+    apply(
+        store,
+        run,
+        "cloud",
+        &assets_batch(vec![live.clone(), doomed.clone()]),
+    );
+
+    let when = ts(1_700_000_000, 777);
+    let ghost_when = ts(1_690_000_000, 0);
+    let batch = Batch {
+        deleted_assets: vec![("a2".to_owned(), when), ("ghost".to_owned(), ghost_when)],
+        ..Batch::default()
+    };
+    let outcome = apply(store, run, "cloud", &batch);
+    assert_eq!(
+        outcome,
+        BatchOutcome {
+            assets: 0,
+            findings: 0,
+            deleted_assets: 2
+        }
+    );
+
+    assert_eq!(
+        assets(store, &AssetFilter::default()),
+        vec![live.clone()],
+        "live only by default"
+    );
+    let mut marked = doomed.clone();
+    marked.deleted_at = Some(when);
+    let stub = Asset {
+        source: "cloud".to_owned(),
+        kind: Some(SourceKind::Vm),
+        id: "ghost".to_owned(),
+        deleted_at: Some(ghost_when),
+        ..Asset::default()
+    };
+    assert_eq!(all_assets(store), vec![live.clone(), marked.clone(), stub]);
+    assert_eq!(
+        store.raw_asset("cloud", "ghost").expect("raw"),
+        Some(serde_json::Value::Null)
+    );
+    assert!(
+        store.raw_asset("cloud", "a2").expect("raw").is_some(),
+        "raw kept when marked"
+    );
+
+    // Marking again updates the time; an upsert later revives the asset with its new values.
+    let later = ts(1_700_000_100, 0);
+    let batch = Batch {
+        deleted_assets: vec![("a2".to_owned(), later)],
+        ..Batch::default()
+    };
+    apply(store, run, "cloud", &batch);
+    marked.deleted_at = Some(later);
+    let got = all_assets(store);
+    assert_eq!(got[1], marked);
+    apply(store, run, "cloud", &assets_batch(vec![doomed.clone()]));
+    assert_eq!(assets(store, &AssetFilter::default()), vec![live, doomed]);
+
+    // Deletions apply after the batch's upserts.
+    let again = minimal_asset("cloud", "a3");
+    let batch = Batch {
+        assets: vec![asset_row(again.clone())],
+        deleted_assets: vec![("a3".to_owned(), when)],
+        ..Batch::default()
+    };
+    apply(store, run, "cloud", &batch);
+    let a3 = all_assets(store)
+        .into_iter()
+        .find(|a| a.id == "a3")
+        .expect("a3 stored");
+    assert_eq!(
+        a3,
+        Asset {
+            deleted_at: Some(when),
+            ..again
+        }
+    );
+}
+
+/// A data set spread over two sources and three runs, for the filter checks.
+struct Dataset {
+    findings: Vec<Finding>,
+    /// The run that last wrote each finding id `(source, id)`.
+    writer: HashMap<(String, String), RunId>,
+    runs: Vec<RunId>,
+}
+
+fn dataset(store: &mut dyn Store) -> Dataset {
+    let cves: [&[&str]; 4] = [
+        &[],
+        &["CVE-2021-44228"],
+        &["CVE-2021-4", "CVE-2022-0001"],
+        &["CVE-2021-44228", "CVE-2023-1234"],
+    ];
+    let make = |i: usize| {
+        let source = ["alpha", "beta"][i % 2];
+        let kind = [SourceKind::Vm, SourceKind::Sc][i % 2];
+        let asset = format!("asset-{}", i % 7);
+        let plugin = 1000 + (i % 5) as i64;
+        let mut f = minimal_finding(source, kind, &asset, plugin);
+        f.port = i as i64;
+        f.id = finding_key(&asset, plugin, f.port, "tcp");
+        f.severity = Severity::ALL[i % Severity::ALL.len()];
+        f.state = FindingState::ALL[(i / 2) % FindingState::ALL.len()];
+        f.cves = cves[(i / 3) % 4].iter().map(|s| (*s).to_owned()).collect();
+        f
+    };
+    let mut findings: Vec<Finding> = (0..80).map(make).collect();
+    let mut writer = HashMap::new();
+    let alpha1 = begin(store, "alpha", SourceKind::Vm);
+    let beta1 = begin(store, "beta", SourceKind::Sc);
+    for (source, run) in [("alpha", alpha1), ("beta", beta1)] {
+        let mine: Vec<Finding> = findings
+            .iter()
+            .filter(|f| f.source == source)
+            .cloned()
+            .collect();
+        // Two batches per run.
+        let (a, b) = mine.split_at(mine.len() / 2);
+        apply(store, run, source, &findings_batch(a.to_vec()));
+        apply(store, run, source, &findings_batch(b.to_vec()));
+        for f in &mine {
+            writer.insert((f.source.clone(), f.id.clone()), run);
+        }
+    }
+    // A second alpha run rewrites a third of alpha's findings, changing their state.
+    let alpha2 = begin(store, "alpha", SourceKind::Vm);
+    let mut rewritten = Vec::new();
+    for f in findings
+        .iter_mut()
+        .filter(|f| f.source == "alpha" && f.port % 3 == 0)
+    {
+        f.state = FindingState::Fixed;
+        writer.insert((f.source.clone(), f.id.clone()), alpha2);
+        rewritten.push(f.clone());
+    }
+    apply(store, alpha2, "alpha", &findings_batch(rewritten));
+    findings.sort_by(|a, b| (&a.source, &a.id).cmp(&(&b.source, &b.id)));
+    Dataset {
+        findings,
+        writer,
+        runs: vec![alpha1, beta1, alpha2],
+    }
+}
+
+fn finding_matches(d: &Dataset, f: &Finding, filter: &FindingFilter) -> bool {
+    (filter.sources.is_empty() || filter.sources.contains(&f.source))
+        && (filter.severities.is_empty() || filter.severities.contains(&f.severity))
+        && (filter.states.is_empty() || filter.states.contains(&f.state))
+        && filter
+            .cve
+            .as_deref()
+            .is_none_or(|c| f.cves.iter().any(|x| x.eq_ignore_ascii_case(c.trim())))
+        && filter.plugin_id.is_none_or(|p| p == f.plugin_id)
+        && filter.asset_id.as_deref().is_none_or(|a| a == f.asset_id)
+        && filter
+            .run
+            .is_none_or(|r| d.writer.get(&(f.source.clone(), f.id.clone())) == Some(&r))
+}
+
+/// Every finding filter, alone and combined, matches exactly the expected rows, ordered by
+/// `(source, id)`, and counts agree with the stream.
+pub fn finding_filters(store: &mut dyn Store) {
+    let d = dataset(store);
+    let [alpha1, beta1, alpha2] = [d.runs[0], d.runs[1], d.runs[2]];
+    let s = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let filters = vec![
+        FindingFilter::default(),
+        FindingFilter {
+            sources: s(&["alpha"]),
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            sources: s(&["alpha", "beta"]),
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            sources: s(&["nobody"]),
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            severities: vec![Severity::Critical],
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            severities: vec![Severity::High, Severity::Info],
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            states: vec![FindingState::Fixed],
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            states: vec![FindingState::Open, FindingState::Reopened],
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            cve: Some("CVE-2021-44228".to_owned()),
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            cve: Some("cve-2022-0001".to_owned()),
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            cve: Some("CVE-1999-0000".to_owned()),
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            plugin_id: Some(1003),
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            plugin_id: Some(7),
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            asset_id: Some("asset-3".to_owned()),
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            run: Some(alpha1),
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            run: Some(beta1),
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            run: Some(alpha2),
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            run: Some(RunId(999_999)),
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            sources: s(&["alpha"]),
+            severities: vec![Severity::Critical, Severity::High],
+            states: vec![FindingState::Open, FindingState::Fixed],
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            sources: s(&["beta"]),
+            cve: Some("CVE-2021-44228".to_owned()),
+            asset_id: Some("asset-1".to_owned()),
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            severities: vec![Severity::Medium],
+            plugin_id: Some(1002),
+            run: Some(alpha2),
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            sources: s(&["alpha", "beta"]),
+            severities: Severity::ALL.to_vec(),
+            states: FindingState::ALL.to_vec(),
+            cve: Some("CVE-2023-1234".to_owned()),
+            plugin_id: Some(1004),
+            asset_id: Some("asset-4".to_owned()),
+            run: Some(beta1),
+            limit: None,
+        },
+    ];
+    let mut non_trivial = 0;
+    for filter in &filters {
+        let want: Vec<Finding> = d
+            .findings
+            .iter()
+            .filter(|f| finding_matches(&d, f, filter))
+            .cloned()
+            .collect();
+        if !want.is_empty() && want.len() < d.findings.len() {
+            non_trivial += 1;
+        }
+        assert_eq!(findings(store, filter), want, "filter {filter:?}");
+        let mut limited = filter.clone();
+        limited.limit = Some(3);
+        let want3: Vec<Finding> = want.iter().take(3).cloned().collect();
+        assert_eq!(findings(store, &limited), want3, "filter {limited:?}");
+        assert_eq!(
+            store.count_findings(&limited).expect("count"),
+            want.len() as u64,
+            "count ignores the limit"
+        );
+    }
+    assert!(
+        non_trivial >= 15,
+        "the data set exercises the filters ({non_trivial})"
+    );
+}
+
+/// The `cve` filter matches whole ids, in any case, and nothing else.
+pub fn cve_filter_is_exact(store: &mut dyn Store) {
+    let run = begin(store, "cloud", SourceKind::Vm);
+    let mut a = minimal_finding("cloud", SourceKind::Vm, "a1", 1);
+    a.cves = vec!["CVE-2021-44228".to_owned()];
+    let mut b = minimal_finding("cloud", SourceKind::Vm, "a1", 2);
+    b.cves = vec!["CVE-2021-4".to_owned(), "CVE-2021-442280".to_owned()];
+    let mut c = minimal_finding("cloud", SourceKind::Vm, "a1", 3);
+    c.synopsis = Some("mentions CVE-2021-44228 in text".to_owned());
+    c.plugin_name = Some("CVE-2021-44228".to_owned());
+    apply(
+        store,
+        run,
+        "cloud",
+        &findings_batch(vec![a.clone(), b.clone(), c]),
+    );
+    let by = |cve: &str| {
+        findings(
+            store,
+            &FindingFilter {
+                cve: Some(cve.to_owned()),
+                ..FindingFilter::default()
+            },
+        )
+        .into_iter()
+        .map(|f| f.plugin_id)
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(by("CVE-2021-44228"), vec![1]);
+    assert_eq!(by("cve-2021-44228"), vec![1]);
+    assert_eq!(by(" CVE-2021-44228 "), vec![1]);
+    assert_eq!(by("CVE-2021-4"), vec![2]);
+    assert_eq!(by("CVE-2021-442280"), vec![2]);
+    assert_eq!(by("CVE-2021-4422"), Vec::<i64>::new());
+    assert_eq!(by("2021-44228"), Vec::<i64>::new());
+    assert_eq!(by("\"CVE-2021-44228\""), Vec::<i64>::new());
+    assert_eq!(by(","), Vec::<i64>::new());
+}
+
+/// Asset filters: sources, case-insensitive search over name, host names, FQDNs, IPv4s and
+/// MACs (and nothing else), deleted assets, runs, limits.
+pub fn asset_filters(store: &mut dyn Store) {
+    let run1 = begin(store, "cloud", SourceKind::Vm);
+    let mut web = full_asset("cloud", SourceKind::Vm, "a-web");
+    web.name = Some("Web-01.Corp.Example".to_owned());
+    web.hostnames = vec!["WEB-01".to_owned()];
+    web.fqdns = vec!["web-01.corp.example".to_owned()];
+    web.ipv4s = vec!["10.0.0.5".to_owned()];
+    web.macs = vec!["aa:bb:cc:dd:ee:ff".to_owned()];
+    web.vendor = Some("Siemens".to_owned());
+    web.operating_systems = vec!["Windows".to_owned()];
+    let mut db = minimal_asset("cloud", "a-db");
+    db.hostnames = vec!["db-01".to_owned()];
+    db.ipv4s = vec!["10.0.0.50".to_owned()];
+    let mut uber = minimal_asset("cloud", "a-uber");
+    uber.name = Some("Überwachung-Kamera".to_owned());
+    let mut mac_only = minimal_asset("cloud", "a-mac");
+    mac_only.macs = vec!["00:50:56:a6:55:8c".to_owned()];
+    apply(
+        store,
+        run1,
+        "cloud",
+        &assets_batch(vec![
+            web.clone(),
+            db.clone(),
+            uber.clone(),
+            mac_only.clone(),
+        ]),
+    );
+    let run2 = begin(store, "plant", SourceKind::Ot);
+    let plc = Asset {
+        name: Some("PLC web gateway".to_owned()),
+        ..minimal_asset("plant", "p-1")
+    };
+    apply(store, run2, "plant", &assets_batch(vec![plc.clone()]));
+    let batch = Batch {
+        deleted_assets: vec![("p-gone".to_owned(), ts(5, 0))],
+        ..Batch::default()
+    };
+    apply(store, run2, "plant", &batch);
+
+    let ids = |filter: AssetFilter| {
+        assets(store, &filter)
+            .into_iter()
+            .map(|a| format!("{}/{}", a.source, a.id))
+            .collect::<Vec<_>>()
+    };
+    let search = |s: &str| AssetFilter {
+        search: Some(s.to_owned()),
+        ..AssetFilter::default()
+    };
+    assert_eq!(
+        ids(AssetFilter::default()),
+        [
+            "cloud/a-db",
+            "cloud/a-mac",
+            "cloud/a-uber",
+            "cloud/a-web",
+            "plant/p-1"
+        ]
+    );
+    assert_eq!(
+        ids(AssetFilter {
+            include_deleted: true,
+            ..AssetFilter::default()
+        }),
+        [
+            "cloud/a-db",
+            "cloud/a-mac",
+            "cloud/a-uber",
+            "cloud/a-web",
+            "plant/p-1",
+            "plant/p-gone"
+        ]
+    );
+    assert_eq!(
+        ids(AssetFilter {
+            sources: vec!["plant".to_owned()],
+            ..AssetFilter::default()
+        }),
+        ["plant/p-1"]
+    );
+    assert_eq!(ids(search("web-01")), ["cloud/a-web"]);
+    assert_eq!(ids(search("WEB")), ["cloud/a-web", "plant/p-1"]);
+    assert_eq!(ids(search("corp.EXAMPLE")), ["cloud/a-web"]);
+    assert_eq!(ids(search("10.0.0.5")), ["cloud/a-db", "cloud/a-web"]);
+    assert_eq!(ids(search("10.0.0.50")), ["cloud/a-db"]);
+    assert_eq!(ids(search("AA:BB:CC")), ["cloud/a-web"]);
+    assert_eq!(ids(search("56:a6")), ["cloud/a-mac"]);
+    assert_eq!(ids(search("ÜBERWACHUNG")), ["cloud/a-uber"]);
+    assert_eq!(
+        ids(search("siemens")),
+        Vec::<String>::new(),
+        "vendor is not searched"
+    );
+    assert_eq!(
+        ids(search("windows")),
+        Vec::<String>::new(),
+        "OS is not searched"
+    );
+    assert_eq!(ids(search("%")), Vec::<String>::new(), "no wildcards");
+    assert_eq!(ids(search("_")), Vec::<String>::new(), "no wildcards");
+    assert_eq!(
+        ids(search("")).len(),
+        5,
+        "an empty search matches everything"
+    );
+    assert_eq!(
+        ids(AssetFilter {
+            search: Some("web".to_owned()),
+            sources: vec!["plant".to_owned()],
+            ..AssetFilter::default()
+        }),
+        ["plant/p-1"]
+    );
+    assert_eq!(
+        ids(AssetFilter {
+            run: Some(run1),
+            ..AssetFilter::default()
+        })
+        .len(),
+        4
+    );
+    assert_eq!(
+        ids(AssetFilter {
+            run: Some(run2),
+            include_deleted: true,
+            ..AssetFilter::default()
+        }),
+        ["plant/p-1", "plant/p-gone"]
+    );
+    assert_eq!(
+        ids(AssetFilter {
+            limit: Some(2),
+            ..AssetFilter::default()
+        }),
+        ["cloud/a-db", "cloud/a-mac"]
+    );
+    assert_eq!(
+        ids(AssetFilter {
+            limit: Some(0),
+            ..AssetFilter::default()
+        }),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        store
+            .count_assets(&AssetFilter {
+                limit: Some(1),
+                ..AssetFilter::default()
+            })
+            .expect("count"),
+        5
+    );
+}
+
+/// Streams are ordered by `(source, id)` (byte order of the UTF-8 text) whatever the write
+/// order, and `limit` takes a prefix of that order.
+pub fn ordering_and_limit(store: &mut dyn Store) {
+    let ids = ["b", "a", "Z", "a:10", "a:9", "ä", "aa", "A", "0", "a-b"];
+    let mut want = Vec::new();
+    for source in ["src-b", "src-a", "Src"] {
+        let run = begin(store, source, SourceKind::Vm);
+        let mut batch = Vec::new();
+        for id in ids {
+            let mut f = minimal_finding(source, SourceKind::Vm, "asset", 1);
+            f.id = id.to_owned();
+            batch.push(f.clone());
+            want.push(f);
+        }
+        apply(store, run, source, &findings_batch(batch));
+        let assets_in = ids.iter().map(|id| minimal_asset(source, id)).collect();
+        apply(store, run, source, &assets_batch(assets_in));
+    }
+    want.sort_by(|a, b| {
+        (a.source.as_bytes(), a.id.as_bytes()).cmp(&(b.source.as_bytes(), b.id.as_bytes()))
+    });
+    let key = |f: &Finding| (f.source.clone(), f.id.clone());
+    let got = all_findings(store);
+    assert_eq!(
+        got.iter().map(key).collect::<Vec<_>>(),
+        want.iter().map(key).collect::<Vec<_>>()
+    );
+    let got_assets: Vec<(String, String)> = all_assets(store)
+        .into_iter()
+        .map(|a| (a.source, a.id))
+        .collect();
+    assert_eq!(got_assets, want.iter().map(key).collect::<Vec<_>>());
+
+    for n in [0_u64, 1, 7, 30, 31, 1000] {
+        let got = findings(
+            store,
+            &FindingFilter {
+                limit: Some(n),
+                ..FindingFilter::default()
+            },
+        );
+        let expect: Vec<(String, String)> = want.iter().take(n as usize).map(key).collect();
+        assert_eq!(got.iter().map(key).collect::<Vec<_>>(), expect, "limit {n}");
+    }
+}
+
+/// A callback error stops the walk and is returned as is.
+pub fn callback_error_stops_the_walk(store: &mut dyn Store) {
+    let run = begin(store, "cloud", SourceKind::Vm);
+    let rows: Vec<Finding> = (0..10)
+        .map(|i| minimal_finding("cloud", SourceKind::Vm, "a", i))
+        .collect();
+    apply(store, run, "cloud", &findings_batch(rows));
+    let assets_in = (0..10)
+        .map(|i| minimal_asset("cloud", &format!("a{i}")))
+        .collect();
+    apply(store, run, "cloud", &assets_batch(assets_in));
+
+    let mut seen = 0;
+    let r = store.for_each_finding(&FindingFilter::default(), &mut |_| {
+        seen += 1;
+        if seen == 3 {
+            Err(Error::Callback("stop here".to_owned()))
+        } else {
+            Ok(())
+        }
+    });
+    assert!(
+        matches!(r, Err(Error::Callback(ref m)) if m == "stop here"),
+        "{r:?}"
+    );
+    assert_eq!(seen, 3);
+    let mut seen = 0;
+    let r = store.for_each_asset(&AssetFilter::default(), &mut |_| {
+        seen += 1;
+        Err(Error::Callback("first".to_owned()))
+    });
+    assert!(
+        matches!(r, Err(Error::Callback(ref m)) if m == "first"),
+        "{r:?}"
+    );
+    assert_eq!(seen, 1);
+    // The store is usable after an interrupted walk.
+    assert_eq!(all_findings(store).len(), 10);
+}
+
+/// Runs: begin → running; finish with a report → stored as given; list newest first.
+pub fn runs_lifecycle(store: &mut dyn Store) {
+    let before = Utc::now();
+    let r1 = begin(store, "cloud", SourceKind::Vm);
+    let r2 = store
+        .begin_run("sc-prod", SourceKind::Sc, RunMode::Incremental)
+        .expect("begin");
+    let r3 = begin(store, "cloud", SourceKind::Vm);
+    assert!(r1 < r2 && r2 < r3, "run ids increase: {r1} {r2} {r3}");
+
+    let runs = store.list_runs(None, 10).expect("list_runs");
+    assert_eq!(
+        runs.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![r3, r2, r1]
+    );
+    let first = &runs[2];
+    assert_eq!(first.source, "cloud");
+    assert_eq!(first.kind, SourceKind::Vm);
+    assert_eq!(first.mode, RunMode::Full);
+    assert_eq!(first.status, RunStatus::Running);
+    assert_eq!(first.finished_at, None);
+    assert_eq!(
+        (first.assets, first.findings, first.deleted_assets),
+        (Tally::default(), Tally::default(), 0)
+    );
+    assert_eq!(first.message, None);
+    assert!(
+        first.started_at >= before - chrono::Duration::seconds(1),
+        "started_at is now"
+    );
+    assert_eq!(runs[1].mode, RunMode::Incremental);
+    assert_eq!(runs[1].kind, SourceKind::Sc);
+
+    let report = RunReport {
+        status: Some(RunStatus::Partial),
+        assets: Tally {
+            expected: Some(120),
+            stored: 118,
+        },
+        findings: Tally {
+            expected: None,
+            stored: 5_000_000,
+        },
+        deleted_assets: 3,
+        message: Some("chunk 7 failed: HTTP 500 — «retry later»".to_owned()),
+        details: json!({"export": "8f3a", "chunks": {"ok": [1, 2], "failed": [7]}, "ratio": 0.5}),
+    };
+    store.finish_run(r1, &report).expect("finish_run");
+    let got = store.list_runs(Some("cloud"), 10).expect("list_runs");
+    assert_eq!(got.iter().map(|r| r.id).collect::<Vec<_>>(), vec![r3, r1]);
+    let done = &got[1];
+    assert_eq!(done.status, RunStatus::Partial);
+    assert_eq!(done.assets, report.assets);
+    assert_eq!(done.findings, report.findings);
+    assert_eq!(done.deleted_assets, 3);
+    assert_eq!(done.message, report.message);
+    assert_eq!(done.details, report.details);
+    let finished = done.finished_at.expect("finished_at is set");
+    assert!(finished >= done.started_at);
+
+    for bad in [None, Some(RunStatus::Running)] {
+        let report = RunReport {
+            status: bad,
+            ..RunReport::default()
+        };
+        assert_config_error(
+            store.finish_run(r3, &report),
+            "finish without a final status",
+        );
+    }
+    assert_eq!(
+        store.list_runs(None, 1).expect("list")[0].status,
+        RunStatus::Running
+    );
+    match store.finish_run(RunId(424_242), &succeeded()) {
+        Err(Error::NotFound(msg)) => assert!(msg.contains("424242"), "{msg}"),
+        other => panic!("finishing an unknown run: expected NotFound, got {other:?}"),
+    }
+    store
+        .finish_run(
+            r2,
+            &RunReport {
+                status: Some(RunStatus::Failed),
+                ..RunReport::default()
+            },
+        )
+        .expect("finish");
+    let r2rec = store
+        .list_runs(Some("sc-prod"), 10)
+        .expect("list")
+        .remove(0);
+    assert_eq!(
+        (r2rec.status, r2rec.message, r2rec.details),
+        (RunStatus::Failed, None, serde_json::Value::Null)
+    );
+
+    assert_eq!(store.list_runs(None, 2).expect("list").len(), 2);
+    assert!(store.list_runs(None, 0).expect("list").is_empty());
+    assert!(
+        store
+            .list_runs(Some("nobody"), 10)
+            .expect("list")
+            .is_empty()
+    );
+}
+
+/// `close_stale_runs` fails the source's running runs only, with the message.
+pub fn close_stale_runs_fails_running_runs(store: &mut dyn Store) {
+    let a1 = begin(store, "cloud", SourceKind::Vm);
+    let a2 = begin(store, "cloud", SourceKind::Vm);
+    let finished = begin(store, "cloud", SourceKind::Vm);
+    store.finish_run(finished, &succeeded()).expect("finish");
+    let other = begin(store, "sc-prod", SourceKind::Sc);
+
+    let n = store
+        .close_stale_runs("cloud", "process died")
+        .expect("close_stale_runs");
+    assert_eq!(n, 2);
+    let runs = store.list_runs(None, 10).expect("list");
+    let by_id = |id: RunId| runs.iter().find(|r| r.id == id).expect("run listed");
+    for id in [a1, a2] {
+        let r = by_id(id);
+        assert_eq!(r.status, RunStatus::Failed);
+        assert_eq!(r.message.as_deref(), Some("process died"));
+        assert!(r.finished_at.is_some());
+    }
+    assert_eq!(by_id(finished).status, RunStatus::Succeeded);
+    assert_eq!(by_id(finished).message, None);
+    assert_eq!(by_id(other).status, RunStatus::Running);
+    assert_eq!(store.close_stale_runs("cloud", "again").expect("close"), 0);
+    assert_config_error(
+        store.apply_batch(
+            a1,
+            "cloud",
+            &findings_batch(vec![minimal_finding("cloud", SourceKind::Vm, "a", 1)]),
+        ),
+        "batch of a closed run",
+    );
+}
+
+/// The `run` filter counts the rows a run wrote last.
+pub fn run_scoped_counts(store: &mut dyn Store) {
+    let run1 = begin(store, "cloud", SourceKind::Vm);
+    let f = |asset: &str, p: i64| minimal_finding("cloud", SourceKind::Vm, asset, p);
+    let batch = Batch {
+        findings: [f("a1", 1), f("a1", 2), f("a2", 1)]
+            .into_iter()
+            .map(finding_row)
+            .collect(),
+        assets: vec![
+            asset_row(minimal_asset("cloud", "a1")),
+            asset_row(minimal_asset("cloud", "a2")),
+        ],
+        ..Batch::default()
+    };
+    apply(store, run1, "cloud", &batch);
+    store.finish_run(run1, &succeeded()).expect("finish");
+
+    let run2 = begin(store, "cloud", SourceKind::Vm);
+    let batch = Batch {
+        findings: [f("a1", 2), f("a3", 1)]
+            .into_iter()
+            .map(finding_row)
+            .collect(),
+        assets: vec![asset_row(minimal_asset("cloud", "a2"))],
+        deleted_assets: vec![("a1".to_owned(), ts(1_700_000_000, 0))],
+        ..Batch::default()
+    };
+    apply(store, run2, "cloud", &batch);
+
+    let fc = |r: RunId| {
+        store
+            .count_findings(&FindingFilter {
+                run: Some(r),
+                ..FindingFilter::default()
+            })
+            .expect("count")
+    };
+    let ac = |r: RunId, include_deleted: bool| {
+        store
+            .count_assets(&AssetFilter {
+                run: Some(r),
+                include_deleted,
+                ..AssetFilter::default()
+            })
+            .expect("count")
+    };
+    assert_eq!((fc(run1), fc(run2)), (2, 2));
+    assert_eq!(
+        store
+            .count_findings(&FindingFilter::default())
+            .expect("count"),
+        4
+    );
+    assert_eq!(
+        (ac(run1, true), ac(run2, true)),
+        (0, 2),
+        "a deletion mark is a write of the run"
+    );
+    assert_eq!(ac(run2, false), 1);
+}
+
+/// The backend's own health check passes on a store that was written to.
+pub fn integrity_check_passes(store: &mut dyn Store) {
+    store
+        .integrity_check()
+        .expect("integrity_check on an empty store");
+    let run = begin(store, "cloud", SourceKind::Vm);
+    let rows = (0..50)
+        .map(|i| full_finding("cloud", SourceKind::Vm, &format!("a{i}"), i))
+        .collect();
+    apply(store, run, "cloud", &findings_batch(rows));
+    apply(
+        store,
+        run,
+        "cloud",
+        &assets_batch(vec![full_asset("cloud", SourceKind::Vm, "a1")]),
+    );
+    store
+        .integrity_check()
+        .expect("integrity_check after writes");
+}

@@ -1,0 +1,77 @@
+//! Background WAL checkpoints.
+//!
+//! A checkpoint copies committed WAL frames into the database file and fsyncs both; done in
+//! the committing thread (SQLite's default) every batch waits for the disk. Here a thread with
+//! its own connection runs a `PASSIVE` checkpoint after each commit, while the writer goes on
+//! with the next batch. Because the WAL can only restart from its beginning once every frame is
+//! copied, the writer still checkpoints itself when the WAL passes [`WRITER_CHECKPOINT_PAGES`]
+//! (SQLite's `wal_autocheckpoint`); by then the background thread has copied most of it.
+
+use std::path::Path;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::BUSY_TIMEOUT;
+use crate::{Error, Result};
+
+/// WAL size (pages) past which the writing connection checkpoints after a commit.
+pub(super) const WRITER_CHECKPOINT_PAGES: i64 = 32_768;
+
+/// The checkpoint thread; stopped and joined on drop.
+#[derive(Debug)]
+pub(super) struct Checkpointer {
+    signal: Option<SyncSender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    /// Opens a second connection to `path` and starts the thread.
+    pub(super) fn start(path: &Path) -> Result<Self> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| {
+            Error::Config(format!(
+                "cannot open SQLite database {}: {e}",
+                path.display()
+            ))
+        })?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let (signal, wake) = mpsc::sync_channel(1);
+        let thread = std::thread::Builder::new()
+            .name("tenax-checkpoint".to_owned())
+            .spawn(move || run(&conn, &wake))
+            .map_err(|e| Error::Config(format!("cannot start the checkpoint thread: {e}")))?;
+        Ok(Self {
+            signal: Some(signal),
+            thread: Some(thread),
+        })
+    }
+
+    /// Asks for a checkpoint soon (requests while one is pending or running coalesce).
+    pub(super) fn poke(&self) {
+        if let Some(s) = &self.signal {
+            // Full: a checkpoint is already requested. Disconnected: the thread is gone, and
+            // the writer's own checkpoints still bound the WAL.
+            let _ = s.try_send(());
+        }
+    }
+}
+
+fn run(conn: &Connection, wake: &Receiver<()>) {
+    while wake.recv().is_ok() {
+        // Errors (busy, I/O) are not fatal: the next commit asks again, and the writer's own
+        // checkpoints keep the WAL bounded.
+        let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.signal.take();
+        if let Some(thread) = self.thread.take() {
+            // A panic in the thread would be a bug in SQLite's bindings; nothing to add here.
+            let _ = thread.join();
+        }
+    }
+}

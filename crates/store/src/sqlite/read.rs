@@ -1,0 +1,413 @@
+//! The read path: checkpoints, runs, filtered counts and streams, raw records.
+
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{Connection, Row, params, params_from_iter};
+use tenax_model::{Asset, Finding};
+
+use super::codec::{
+    col, corrupt, count_from, decompress, int_from, json_from, kind_from, list_from, map_from,
+    opt_count_from, opt_kind_from, opt_real_from, opt_text_from, opt_ts_from, raw_from,
+    severity_from, state_from, text_from, ts_from,
+};
+use crate::{
+    AssetFilter, Error, FindingFilter, Result, RunId, RunMode, RunRecord, RunStatus, Tally,
+};
+
+/// Columns read for a finding, in [`finding_from`] order.
+const FINDING_SELECT: &str = "source, id, kind, asset_id, unified_asset_id, plugin_id, \
+    plugin_name, plugin_family, severity, state, port, protocol, service, cves, \
+    cvss3_base_score, cvss2_base_score, vpr_score, first_found, last_found, last_fixed, \
+    hostname, ipv4, synopsis, solution, output";
+
+/// Columns read for an asset, in [`asset_from`] order.
+const ASSET_SELECT: &str = "source, kind, id, unified_id, name, hostnames, fqdns, ipv4s, \
+    ipv6s, macs, operating_systems, asset_type, vendor, model, firmware, first_seen, last_seen, \
+    tags, risk, deleted_at";
+
+/// Columns read for a run, in [`run_from`] order.
+const RUN_SELECT: &str = "id, source, kind, mode, status, started_at, finished_at, \
+    assets_expected, assets_stored, findings_expected, findings_stored, deleted_assets, \
+    message, details";
+
+pub(super) fn checkpoint(
+    conn: &Connection,
+    source: &str,
+    key: &str,
+) -> Result<Option<serde_json::Value>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT value FROM checkpoints WHERE source = ?1 AND key = ?2")?;
+    let mut rows = stmt.query(params![source, key])?;
+    match rows.next()? {
+        None => Ok(None),
+        Some(row) => {
+            let what = format!("value of checkpoint `{key}` of `{source}`");
+            json_from(col(row, 0, "checkpoints")?, "checkpoints", &what).map(Some)
+        }
+    }
+}
+
+pub(super) fn list_runs(
+    conn: &Connection,
+    source: Option<&str>,
+    limit: usize,
+) -> Result<Vec<RunRecord>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut stmt;
+    let mut rows = match source {
+        Some(s) => {
+            stmt = conn.prepare_cached(&format!(
+                "SELECT {RUN_SELECT} FROM runs WHERE source = ?1 ORDER BY id DESC LIMIT ?2"
+            ))?;
+            stmt.query(params![s, limit])?
+        }
+        None => {
+            stmt = conn.prepare_cached(&format!(
+                "SELECT {RUN_SELECT} FROM runs ORDER BY id DESC LIMIT ?1"
+            ))?;
+            stmt.query(params![limit])?
+        }
+    };
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(run_from(row)?);
+    }
+    Ok(out)
+}
+
+fn run_from(row: &Row<'_>) -> Result<RunRecord> {
+    const T: &str = "runs";
+    let id = RunId(int_from(col(row, 0, T)?, T, "id")?);
+    let decode = || -> Result<RunRecord> {
+        let mode = text_from(col(row, 3, T)?, T, "mode")?;
+        let status = text_from(col(row, 4, T)?, T, "status")?;
+        Ok(RunRecord {
+            id,
+            source: text_from(col(row, 1, T)?, T, "source")?,
+            kind: kind_from(col(row, 2, T)?, T, "kind")?,
+            mode: match mode.as_str() {
+                "full" => RunMode::Full,
+                "incremental" => RunMode::Incremental,
+                _ => return Err(corrupt(T, format!("mode: unknown mode `{mode}`"))),
+            },
+            status: RunStatus::parse(&status)
+                .ok_or_else(|| corrupt(T, format!("status: unknown status `{status}`")))?,
+            started_at: ts_from(col(row, 5, T)?, T, "started_at")?,
+            finished_at: opt_ts_from(col(row, 6, T)?, T, "finished_at")?,
+            assets: Tally {
+                expected: opt_count_from(col(row, 7, T)?, T, "assets_expected")?,
+                stored: count_from(col(row, 8, T)?, T, "assets_stored")?,
+            },
+            findings: Tally {
+                expected: opt_count_from(col(row, 9, T)?, T, "findings_expected")?,
+                stored: count_from(col(row, 10, T)?, T, "findings_stored")?,
+            },
+            deleted_assets: count_from(col(row, 11, T)?, T, "deleted_assets")?,
+            message: opt_text_from(col(row, 12, T)?, T, "message")?,
+            details: json_from(col(row, 13, T)?, T, "details")?,
+        })
+    };
+    decode().map_err(|e| in_row(e, &format!("run {id}")))
+}
+
+/// Prefixes a [`Error::Corrupt`] reason with the row it was found in.
+fn in_row(e: Error, row: &str) -> Error {
+    match e {
+        Error::Corrupt { table, reason } => Error::Corrupt {
+            table,
+            reason: format!("{row}: {reason}"),
+        },
+        other => other,
+    }
+}
+
+/// A `WHERE` clause and its parameters.
+#[derive(Default)]
+struct Where {
+    terms: Vec<String>,
+    params: Vec<Value>,
+}
+
+impl Where {
+    fn term(&mut self, sql: &str, value: impl Into<Value>) {
+        self.params.push(value.into());
+        self.terms
+            .push(sql.replace('?', &format!("?{}", self.params.len())));
+    }
+
+    fn any_of(&mut self, column: &str, values: impl IntoIterator<Item = Value>) {
+        let mut marks = Vec::new();
+        for v in values {
+            self.params.push(v);
+            marks.push(format!("?{}", self.params.len()));
+        }
+        if !marks.is_empty() {
+            self.terms
+                .push(format!("{column} IN ({})", marks.join(", ")));
+        }
+    }
+
+    fn sql(&self) -> String {
+        if self.terms.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.terms.join(" AND "))
+        }
+    }
+
+    fn limit(&mut self, limit: Option<u64>) -> String {
+        match limit {
+            None => String::new(),
+            Some(n) => {
+                self.params
+                    .push(Value::Integer(i64::try_from(n).unwrap_or(i64::MAX)));
+                format!(" LIMIT ?{}", self.params.len())
+            }
+        }
+    }
+}
+
+fn finding_where(filter: &FindingFilter) -> Result<Where> {
+    let mut w = Where::default();
+    w.any_of(
+        "source",
+        filter.sources.iter().map(|s| Value::Text(s.clone())),
+    );
+    w.any_of(
+        "severity",
+        filter.severities.iter().map(|s| Value::Integer(s.id())),
+    );
+    w.any_of(
+        "state",
+        filter
+            .states
+            .iter()
+            .map(|s| Value::Text(s.as_str().to_owned())),
+    );
+    if let Some(cve) = &filter.cve {
+        // `cves` is a JSON array. A substring test on the JSON-quoted id is a cheap prefilter
+        // (it can only err on the side of matching, e.g. for `,`); `json_each` then compares
+        // whole elements. Both sides are ASCII-uppercased.
+        let cve = cve.trim().to_ascii_uppercase();
+        let quoted =
+            serde_json::to_string(&cve).map_err(|e| Error::Config(format!("cve filter: {e}")))?;
+        w.term("instr(upper(cves), ?) > 0", quoted);
+        w.term(
+            "EXISTS (SELECT 1 FROM json_each(cves) WHERE upper(value) = ?)",
+            cve,
+        );
+    }
+    if let Some(p) = filter.plugin_id {
+        w.term("plugin_id = ?", p);
+    }
+    if let Some(a) = &filter.asset_id {
+        w.term("asset_id = ?", a.clone());
+    }
+    if let Some(r) = filter.run {
+        w.term("run_id = ?", r.0);
+    }
+    Ok(w)
+}
+
+fn asset_where(filter: &AssetFilter) -> Where {
+    let mut w = Where::default();
+    w.any_of(
+        "source",
+        filter.sources.iter().map(|s| Value::Text(s.clone())),
+    );
+    if let Some(s) = filter.search.as_deref().filter(|s| !s.is_empty()) {
+        w.term("instr(search, ?) > 0", s.to_lowercase());
+    }
+    if !filter.include_deleted {
+        w.terms.push("deleted_at IS NULL".to_owned());
+    }
+    if let Some(r) = filter.run {
+        w.term("run_id = ?", r.0);
+    }
+    w
+}
+
+fn count(conn: &Connection, table: &str, w: &Where) -> Result<u64> {
+    let sql = format!("SELECT count(*) FROM {table}{}", w.sql());
+    let n: i64 = conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(&w.params), |r| r.get(0))?;
+    Ok(n.unsigned_abs())
+}
+
+pub(super) fn count_findings(conn: &Connection, filter: &FindingFilter) -> Result<u64> {
+    count(conn, "findings", &finding_where(filter)?)
+}
+
+pub(super) fn count_assets(conn: &Connection, filter: &AssetFilter) -> Result<u64> {
+    count(conn, "assets", &asset_where(filter))
+}
+
+pub(super) fn for_each_finding(
+    conn: &Connection,
+    filter: &FindingFilter,
+    f: &mut dyn FnMut(Finding) -> Result<()>,
+) -> Result<()> {
+    let mut w = finding_where(filter)?;
+    let sql = format!(
+        "SELECT {FINDING_SELECT} FROM findings{} ORDER BY source, id{}",
+        w.sql(),
+        w.limit(filter.limit)
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(&w.params))?;
+    while let Some(row) = rows.next()? {
+        f(finding_from(row)?)?;
+    }
+    Ok(())
+}
+
+pub(super) fn for_each_asset(
+    conn: &Connection,
+    filter: &AssetFilter,
+    f: &mut dyn FnMut(Asset) -> Result<()>,
+) -> Result<()> {
+    let mut w = asset_where(filter);
+    let sql = format!(
+        "SELECT {ASSET_SELECT} FROM assets{} ORDER BY source, id{}",
+        w.sql(),
+        w.limit(filter.limit)
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(&w.params))?;
+    while let Some(row) = rows.next()? {
+        f(asset_from(row)?)?;
+    }
+    Ok(())
+}
+
+fn finding_from(row: &Row<'_>) -> Result<Finding> {
+    const T: &str = "findings";
+    let source = text_from(col(row, 0, T)?, T, "source")?;
+    let id = text_from(col(row, 1, T)?, T, "id")?;
+    let decode = || -> Result<Finding> {
+        Ok(Finding {
+            source: source.clone(),
+            kind: kind_from(col(row, 2, T)?, T, "kind")?,
+            id: id.clone(),
+            asset_id: text_from(col(row, 3, T)?, T, "asset_id")?,
+            unified_asset_id: opt_text_from(col(row, 4, T)?, T, "unified_asset_id")?,
+            plugin_id: int_from(col(row, 5, T)?, T, "plugin_id")?,
+            plugin_name: opt_text_from(col(row, 6, T)?, T, "plugin_name")?,
+            plugin_family: opt_text_from(col(row, 7, T)?, T, "plugin_family")?,
+            severity: severity_from(col(row, 8, T)?, T, "severity")?,
+            state: state_from(col(row, 9, T)?, T, "state")?,
+            port: int_from(col(row, 10, T)?, T, "port")?,
+            protocol: text_from(col(row, 11, T)?, T, "protocol")?,
+            service: opt_text_from(col(row, 12, T)?, T, "service")?,
+            cves: list_from(col(row, 13, T)?, T, "cves")?,
+            cvss3_base_score: opt_real_from(col(row, 14, T)?, T, "cvss3_base_score")?,
+            cvss2_base_score: opt_real_from(col(row, 15, T)?, T, "cvss2_base_score")?,
+            vpr_score: opt_real_from(col(row, 16, T)?, T, "vpr_score")?,
+            first_found: opt_ts_from(col(row, 17, T)?, T, "first_found")?,
+            last_found: opt_ts_from(col(row, 18, T)?, T, "last_found")?,
+            last_fixed: opt_ts_from(col(row, 19, T)?, T, "last_fixed")?,
+            hostname: opt_text_from(col(row, 20, T)?, T, "hostname")?,
+            ipv4: opt_text_from(col(row, 21, T)?, T, "ipv4")?,
+            synopsis: opt_text_from(col(row, 22, T)?, T, "synopsis")?,
+            solution: opt_text_from(col(row, 23, T)?, T, "solution")?,
+            output: opt_text_from(col(row, 24, T)?, T, "output")?,
+        })
+    };
+    decode().map_err(|e| in_row(e, &format!("finding {source}/{id}")))
+}
+
+fn asset_from(row: &Row<'_>) -> Result<Asset> {
+    const T: &str = "assets";
+    let source = text_from(col(row, 0, T)?, T, "source")?;
+    let id = text_from(col(row, 2, T)?, T, "id")?;
+    let decode = || -> Result<Asset> {
+        Ok(Asset {
+            source: source.clone(),
+            kind: opt_kind_from(col(row, 1, T)?, T, "kind")?,
+            id: id.clone(),
+            unified_id: opt_text_from(col(row, 3, T)?, T, "unified_id")?,
+            name: opt_text_from(col(row, 4, T)?, T, "name")?,
+            hostnames: list_from(col(row, 5, T)?, T, "hostnames")?,
+            fqdns: list_from(col(row, 6, T)?, T, "fqdns")?,
+            ipv4s: list_from(col(row, 7, T)?, T, "ipv4s")?,
+            ipv6s: list_from(col(row, 8, T)?, T, "ipv6s")?,
+            macs: list_from(col(row, 9, T)?, T, "macs")?,
+            operating_systems: list_from(col(row, 10, T)?, T, "operating_systems")?,
+            asset_type: opt_text_from(col(row, 11, T)?, T, "asset_type")?,
+            vendor: opt_text_from(col(row, 12, T)?, T, "vendor")?,
+            model: opt_text_from(col(row, 13, T)?, T, "model")?,
+            firmware: opt_text_from(col(row, 14, T)?, T, "firmware")?,
+            first_seen: opt_ts_from(col(row, 15, T)?, T, "first_seen")?,
+            last_seen: opt_ts_from(col(row, 16, T)?, T, "last_seen")?,
+            tags: map_from(col(row, 17, T)?, T, "tags")?,
+            risk: opt_real_from(col(row, 18, T)?, T, "risk")?,
+            deleted_at: opt_ts_from(col(row, 19, T)?, T, "deleted_at")?,
+        })
+    };
+    decode().map_err(|e| in_row(e, &format!("asset {source}/{id}")))
+}
+
+/// The raw JSON of a finding, decompressed with its dictionary.
+pub(super) fn raw_finding(
+    conn: &Connection,
+    source: &str,
+    id: &str,
+) -> Result<Option<serde_json::Value>> {
+    const T: &str = "findings";
+    let mut stmt = conn.prepare_cached(
+        "SELECT f.raw, f.raw_dict, d.data FROM findings f \
+         LEFT JOIN raw_dicts d ON d.id = f.raw_dict WHERE f.source = ?1 AND f.id = ?2",
+    )?;
+    let mut rows = stmt.query(params![source, id])?;
+    let Some(row) = rows.next()? else {
+        return Ok(None);
+    };
+    let what = format!("raw of {source}/{id}");
+    let dict = match (col(row, 1, T)?, col(row, 2, T)?) {
+        (ValueRef::Null, _) => None,
+        (ValueRef::Integer(d), ValueRef::Blob(blob)) => {
+            Some(decompress(blob, None).map_err(|reason| {
+                corrupt("raw_dicts", format!("dictionary {d} of {what}: {reason}"))
+            })?)
+        }
+        (ValueRef::Integer(d), _) => {
+            return Err(corrupt(T, format!("{what}: dictionary {d} is missing")));
+        }
+        _ => return Err(corrupt(T, format!("{what}: raw_dict is not an id"))),
+    };
+    raw_from(col(row, 0, T)?, dict.as_deref(), T, &what).map(Some)
+}
+
+/// The raw JSON of an asset.
+pub(super) fn raw_asset(
+    conn: &Connection,
+    source: &str,
+    id: &str,
+) -> Result<Option<serde_json::Value>> {
+    let mut stmt = conn.prepare_cached("SELECT raw FROM assets WHERE source = ?1 AND id = ?2")?;
+    let mut rows = stmt.query(params![source, id])?;
+    let Some(row) = rows.next()? else {
+        return Ok(None);
+    };
+    raw_from(
+        col(row, 0, "assets")?,
+        None,
+        "assets",
+        &format!("raw of {source}/{id}"),
+    )
+    .map(Some)
+}
+
+pub(super) fn integrity_check(conn: &Connection) -> Result<()> {
+    let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+    let lines: Vec<String> = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if lines.len() == 1 && lines[0] == "ok" {
+        return Ok(());
+    }
+    Err(corrupt(
+        "database",
+        format!("integrity_check: {}", lines.join("; ")),
+    ))
+}
