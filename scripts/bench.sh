@@ -21,7 +21,7 @@ TENAX=target/release/tenax
 $TENAX sim --assets "$ASSETS" --seed 42 --chunk-interval-ms 1 --write-config "$WORK/tenax.toml" >"$WORK/sim.out" 2>&1 &
 SIM_PID=$!
 for _ in $(seq 1 600); do grep -q "wrote" "$WORK/sim.out" 2>/dev/null && break; sleep 0.1; done
-URL=$(grep -o 'url = "[^"]*"' "$WORK/tenax.toml" | head -1 | cut -d'"' -f2)
+URL=$(grep -o '^url = "http[^"]*"' "$WORK/tenax.toml" | cut -d'"' -f2)
 AK=$(grep -o 'access_key = "[^"]*"' "$WORK/tenax.toml" | cut -d'"' -f2)
 SK=$(grep -o 'secret_key = "[^"]*"' "$WORK/tenax.toml" | cut -d'"' -f2)
 FINDINGS=$(grep -o '[0-9]* findings' "$WORK/sim.out" | head -1 | cut -d' ' -f1)

@@ -200,8 +200,8 @@ impl VmConfig {
             export_deadline: Duration::from_secs(self.export_timeout_secs),
             include_unlicensed: self.include_unlicensed,
             retry: RetryPolicy::default(),
-            batch_records: 2_000,
-            batch_bytes: 8 << 20,
+            batch_records: 1_000,
+            batch_bytes: 4 << 20,
         })
     }
 }

@@ -25,8 +25,9 @@ const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001
 /// `PRAGMA application_id` of a tenax database (`TNAX`).
 const APPLICATION_ID: i64 = 0x544E_4158;
 
-/// Page cache per connection: 256 MiB (a negative `cache_size` is KiB).
-const CACHE_SIZE_KIB: i64 = -262_144;
+/// Page cache per connection: 32 MiB (a negative `cache_size` is KiB). Writes append to the
+/// table B-tree, so a bigger cache buys little and costs resident memory.
+const CACHE_SIZE_KIB: i64 = -32_768;
 
 /// Page size of new databases. Findings rows are ~1.5–3 KB: 8 KiB pages hold several without
 /// overflow pages and cut the WAL frames (and their syscalls) per row; larger pages would make

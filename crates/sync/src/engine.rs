@@ -130,7 +130,7 @@ pub async fn run_source(
     };
     info!(source = %name, run = run.0, mode = mode.as_str(), "Run started.");
 
-    let (tx, rx) = mpsc::channel::<SourceEvent>(4);
+    let (tx, rx) = mpsc::channel::<SourceEvent>(2);
     let observer = opts.observer.clone();
     let writer_name = name.clone();
     let writer =
