@@ -172,13 +172,13 @@ struct Emitter<W: Write> {
 
 enum Out<W: Write> {
     Plain(W),
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
 }
 
 impl<W: Write> Emitter<W> {
     fn new(w: W, format: Format) -> Self {
         let out = if format == Format::Csv {
-            Out::Csv(csv::Writer::from_writer(w))
+            Out::Csv(Box::new(csv::Writer::from_writer(w)))
         } else {
             Out::Plain(w)
         };

@@ -79,10 +79,10 @@ impl Progress {
     }
 
     pub fn finish(&self, source: &str) {
-        if let Ok(mut st) = self.state.lock() {
-            if let Some(b) = st.bars.remove(source) {
-                b.finish_and_clear();
-            }
+        if let Ok(mut st) = self.state.lock()
+            && let Some(b) = st.bars.remove(source)
+        {
+            b.finish_and_clear();
         }
     }
 }

@@ -183,16 +183,16 @@ impl Config {
 fn error_line(text: &str, start: usize, msg: &str) -> usize {
     let start = start.min(text.len());
     let line_of = |pos: usize| text[..pos].matches('\n').count() + 1;
-    if let Some(rest) = msg.strip_prefix("unknown field `") {
-        if let Some(key) = rest.split('`').next() {
-            let mut pos = start;
-            for line in text[start..].split_inclusive('\n') {
-                let t = line.trim_start();
-                if t.starts_with(key) && t[key.len()..].trim_start().starts_with('=') {
-                    return line_of(pos);
-                }
-                pos += line.len();
+    if let Some(rest) = msg.strip_prefix("unknown field `")
+        && let Some(key) = rest.split('`').next()
+    {
+        let mut pos = start;
+        for line in text[start..].split_inclusive('\n') {
+            let t = line.trim_start();
+            if t.starts_with(key) && t[key.len()..].trim_start().starts_with('=') {
+                return line_of(pos);
             }
+            pos += line.len();
         }
     }
     line_of(start)

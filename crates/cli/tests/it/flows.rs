@@ -130,15 +130,13 @@ async fn demo_syncs_the_simulator_and_findings_print_as_ndjson() {
 async fn wait_for_chunks(path: &std::path::Path, n: usize, deadline: Duration) -> bool {
     let start = Instant::now();
     while start.elapsed() < deadline {
-        if path.exists() {
-            if let Ok(s) = tenax_store::SqliteStore::open_path(path) {
-                use tenax_store::Store;
-                if let Ok(Some(v)) = s.checkpoint("cloud", "vm.export.vulns") {
-                    if v["chunks"].as_object().map_or(0, |m| m.len()) >= n {
-                        return true;
-                    }
-                }
-            }
+        use tenax_store::Store;
+        if path.exists()
+            && let Ok(s) = tenax_store::SqliteStore::open_path(path)
+            && let Ok(Some(v)) = s.checkpoint("cloud", "vm.export.vulns")
+            && v["chunks"].as_object().map_or(0, |m| m.len()) >= n
+        {
+            return true;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -11,6 +11,12 @@ pub struct Cmd {
     pub dir: tempfile::TempDir,
 }
 
+impl Default for Cmd {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Cmd {
     pub fn new() -> Self {
         Self {
