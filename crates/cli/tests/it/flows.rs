@@ -266,6 +266,22 @@ fn send_sigint(pid: i32) -> i32 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_reports_what_it_proved() {
+    let s = sim(10, "", 2).await;
+    let (ak, sk) = s.vm_keys();
+    let c = Cmd::new();
+    c.config(&vm_config(&s.vm_url(), &ak, &sk, ""));
+    let o = c.run(&["check"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("cloud (vm): ok\n"), "{out}");
+    assert!(out.contains("keys accepted"), "{out}");
+    assert!(out.contains("vulnerability export permitted"), "{out}");
+    assert!(out.contains("asset export permitted"), "{out}");
+    assert!(!out.contains(&sk));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partial_run_exits_1() {
     let s = sim(100, "export:error", 2).await;
     let (ak, sk) = s.vm_keys();

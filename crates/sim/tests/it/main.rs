@@ -172,6 +172,6 @@ pub fn count_state(findings: &[Value], state: &str) -> u64 {
 
 pub fn fixture(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
+        .join("../../testdata/vm")
         .join(name)
 }

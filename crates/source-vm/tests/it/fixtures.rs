@@ -4,10 +4,26 @@ use serde_json::Value;
 use tenax_model::{FindingState, Severity, Timestamp, parse_timestamp};
 use tenax_source_vm::map::{parse_asset, parse_finding};
 
+/// The chunk records of a decoded pyTenable cassette in `testdata/vm/` (the response bodies
+/// of its `/chunks/` requests), each with its raw JSON text.
 fn data(name: &str) -> (Vec<Value>, Vec<String>) {
-    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/../../testdata/vm/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).expect("fixture present in the repository");
-    let values: Vec<Value> = serde_json::from_str(&text).expect("fixture is a JSON array");
+    let interactions: Vec<Value> = serde_json::from_str(&text).expect("a decoded cassette");
+    let values: Vec<Value> = interactions
+        .iter()
+        .filter(|i| {
+            i["request"]["uri"]
+                .as_str()
+                .is_some_and(|u| u.contains("/chunks/"))
+        })
+        .flat_map(|i| {
+            i["response"]["body"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect();
     let raws = values.iter().map(|v| v.to_string()).collect();
     (values, raws)
 }
@@ -26,7 +42,7 @@ fn time_at(v: &Value, key: &str) -> Option<Timestamp> {
 
 #[test]
 fn recorded_vulns_chunk_maps_every_finding_field_by_field() {
-    let (values, raws) = data("vulns_chunk_2018.json");
+    let (values, raws) = data("test_exports_vulns.json");
     assert_eq!(values.len(), 344);
     let mut ids = std::collections::BTreeSet::new();
     for (i, (v, raw)) in values.iter().zip(&raws).enumerate() {
@@ -122,7 +138,7 @@ fn recorded_vulns_chunk_maps_every_finding_field_by_field() {
 
 #[test]
 fn recorded_vulns_chunk_spot_values() {
-    let (_, raws) = data("vulns_chunk_2018.json");
+    let (_, raws) = data("test_exports_vulns.json");
     let f0 = parse_finding("cloud", 0, raws[0].as_bytes()).unwrap();
     assert_eq!(
         f0.id,
@@ -179,7 +195,7 @@ fn recorded_vulns_chunk_spot_values() {
 
 #[test]
 fn recorded_vulns_chunk_totals() {
-    let (_, raws) = data("vulns_chunk_2018.json");
+    let (_, raws) = data("test_exports_vulns.json");
     let all: Vec<_> = raws
         .iter()
         .enumerate()
@@ -211,7 +227,7 @@ fn recorded_vulns_chunk_totals() {
 
 #[test]
 fn recorded_assets_chunk_maps_every_asset() {
-    let (values, raws) = data("assets_chunk_2018.json");
+    let (values, raws) = data("test_exports_assets.json");
     assert_eq!(values.len(), 100);
     for (i, (v, raw)) in values.iter().zip(&raws).enumerate() {
         let a = parse_asset("cloud", i as u64, raw.as_bytes()).unwrap();

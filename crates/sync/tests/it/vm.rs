@@ -130,7 +130,14 @@ async fn faults_do_not_change_the_stored_rows() {
     let r = faulty.sync(&vm_source(&faulty.sim, |_| {}), false).await;
     assert_eq!(r.status, RunStatus::Succeeded, "{}", r.message);
     let stats = faulty.sim.stats();
-    assert!(stats.rate_limited > 0 && stats.resets > 0, "{stats:?}");
+    assert!(
+        stats.rate_limited > 0 && stats.resets > 0 && stats.server_errors > 0,
+        "{stats:?}"
+    );
+    assert!(
+        stats.conflicts >= 1,
+        "the 409 was answered and adopted: {stats:?}"
+    );
     assert_eq!(rows(faulty.store()), rows(clean.store()));
     assert_eq!(r.findings.stored, faulty.sim.vm_truth().findings);
 }
@@ -179,4 +186,64 @@ async fn rejected_keys_fail_the_run_as_a_config_error() {
         r.message
     );
     assert!(!r.message.contains("wrong"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorded_cassettes_run_end_to_end() {
+    let data = |f: &str| format!("{}/../../testdata/vm/{f}", env!("CARGO_MANIFEST_DIR")).into();
+    let mut cfg = tenax_sim::SimConfig::default();
+    cfg.vm.findings_file = Some(data("test_exports_vulns.json"));
+    cfg.vm.assets_file = Some(data("test_exports_assets.json"));
+    cfg.vm.chunk_interval = std::time::Duration::from_millis(2);
+    let sim = tenax_sim::Sim::start(cfg).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = tenax_store::SqliteStore::open_path(&dir.path().join("t.db")).unwrap();
+    let mut e = crate::Env {
+        sim,
+        store: Some(Box::new(store)),
+        _dir: dir,
+    };
+    // The recordings are from 2018: reach back far enough.
+    let src = vm_source(&e.sim, |c| c.lookback_days = 20_000);
+    let r = e.sync(&src, false).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{}", r.message);
+    assert_eq!((r.findings.stored, r.findings.expected), (344, Some(344)));
+    assert_eq!((r.assets.stored, r.assets.expected), (100, Some(100)));
+    let s = e.store();
+    assert_eq!(count(s, &[FindingState::Reopened]), 7);
+    let id = "2d520484-6b83-4c63-b3d0-bf094315cc0f:10736:49678:tcp";
+    let mut found = Vec::new();
+    s.for_each_finding(
+        &FindingFilter {
+            plugin_id: Some(10736),
+            ..FindingFilter::default()
+        },
+        &mut |f: Finding| {
+            found.push(f);
+            Ok(())
+        },
+    )
+    .unwrap();
+    let f = found
+        .iter()
+        .find(|f| f.id == id)
+        .expect("the first recorded finding is stored");
+    assert_eq!(f.plugin_name.as_deref(), Some("DCE Services Enumeration"));
+    assert_eq!(f.service.as_deref(), Some("dce-rpc"));
+    // The raw record is kept exactly as Tenable sent it.
+    let raw = s.raw_finding("cloud", id).unwrap().unwrap();
+    assert_eq!(raw["plugin"]["id"], 10736);
+    assert_eq!(
+        raw["asset"]["bios_uuid"],
+        "02EB2642-6E94-23AF-9C99-B61644C2CC46"
+    );
+    assert_eq!(
+        raw["scan"]["uuid"],
+        "1e6d0bbd-e027-78c3-7bb8-e5a23aed5bee9cbb5a4b2a696b69"
+    );
+    let asset = s
+        .raw_asset("cloud", "b666e9f5-fde7-4cd8-9c07-12c19246b616")
+        .unwrap()
+        .unwrap();
+    assert_eq!(asset["sources"][0]["name"], "PVS");
 }
