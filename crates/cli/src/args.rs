@@ -8,14 +8,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "tenax", version, about, max_term_width = 100)]
 pub struct Cli {
-    /// Configuration file.
-    #[arg(
-        long,
-        global = true,
-        env = "TENAX_CONFIG",
-        default_value = "tenax.toml"
-    )]
-    pub config: PathBuf,
+    /// Configuration file [default: ./tenax.toml].
+    #[arg(long, global = true, env = "TENAX_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Store URL (`sqlite://PATH`); overrides `[store] url`. Default `sqlite://./tenax.db`.
     #[arg(long, global = true, env = "TENAX_DB")]
     pub db: Option<String>,
@@ -31,6 +26,15 @@ pub struct Cli {
     /// The command.
     #[command(subcommand)]
     pub cmd: Cmd,
+}
+
+impl Cli {
+    /// The config file: `--config`, `$TENAX_CONFIG`, or `./tenax.toml`.
+    pub fn config_path(&self) -> PathBuf {
+        self.config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("tenax.toml"))
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -36,12 +36,12 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
         Cmd::Sim(a) => sim(a).await,
         Cmd::Check { sources } => check(&cli, sources).await,
         Cmd::Sync { sources, full } => {
-            let cfg = Config::load(&cli.config)?;
+            let cfg = Config::load(&cli.config_path())?;
             let selected: Vec<SourceConfig> = cfg.select(sources)?.into_iter().cloned().collect();
             if selected.is_empty() {
                 return Err(Failure::config(format!(
                     "{}: no [[sources]] configured",
-                    cli.config.display()
+                    cli.config_path().display()
                 )));
             }
             let store = open_store(&cli, Some(&cfg))?;
@@ -107,12 +107,11 @@ pub fn io_failure(e: std::io::Error) -> Failure {
 /// The config when the file exists (or was named explicitly); `None` when the default file is
 /// absent (commands that only read the store do not need one).
 fn optional_config(cli: &Cli) -> Result<Option<Config>, Failure> {
-    let explicit =
-        std::env::args_os().any(|a| a == "--config") || std::env::var_os("TENAX_CONFIG").is_some();
-    if !explicit && !cli.config.exists() {
+    let path = cli.config_path();
+    if cli.config.is_none() && !path.exists() {
         return Ok(None);
     }
-    Ok(Some(Config::load(&cli.config)?))
+    Ok(Some(Config::load(&path)?))
 }
 
 fn db_url(cli: &Cli, cfg: Option<&Config>) -> String {
@@ -131,12 +130,12 @@ fn open_store(cli: &Cli, cfg: Option<&Config>) -> Result<Box<dyn Store>, Failure
 }
 
 async fn check(cli: &Cli, names: &[String]) -> Result<u8, Failure> {
-    let cfg = Config::load(&cli.config)?;
+    let cfg = Config::load(&cli.config_path())?;
     let selected = cfg.select(names)?;
     if selected.is_empty() {
         return Err(Failure::config(format!(
             "{}: no [[sources]] configured",
-            cli.config.display()
+            cli.config_path().display()
         )));
     }
     let mut failed = 0;
@@ -344,9 +343,11 @@ async fn demo(cli: &Cli, a: &DemoArgs) -> Result<u8, Failure> {
     let truth = sim.vm_truth();
     if !cli.quiet {
         println!(
-            "Simulator up: VM at {} ({} assets, {} findings: {} open, {} reopened, {} fixed).",
+            "Simulator up: VM at {} ({} assets, {} of them deleted; {} findings: {} open, {} \
+             reopened, {} fixed).",
             sim.vm_url(),
-            truth.live_assets,
+            truth.assets,
+            truth.deleted_assets,
             truth.findings,
             truth.open,
             truth.reopened,
@@ -357,7 +358,8 @@ async fn demo(cli: &Cli, a: &DemoArgs) -> Result<u8, Failure> {
     let mut vm = tenax_source_vm::VmConfig::new("demo-vm", &sim.vm_url(), &ak, &sk);
     vm.num_assets = 200;
     let store = open_store(cli, None)?;
-    let code = sync(cli, store, &[SourceConfig::Vm(vm)], false).await?;
+    // Each demo starts a fresh simulator: sync it whole.
+    let code = sync(cli, store, &[SourceConfig::Vm(vm)], true).await?;
     if !cli.quiet {
         println!(
             "\nStored in {}. Try: tenax findings --severity critical --limit 10   |   tenax runs",

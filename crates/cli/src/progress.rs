@@ -11,6 +11,8 @@ use tenax_sync::{Observer, SyncEvent};
 struct State {
     bars: HashMap<String, ProgressBar>,
     stored: HashMap<String, (u64, u64)>,
+    /// Last progress line per source and phase.
+    phases: HashMap<String, std::collections::BTreeMap<&'static str, String>>,
     last_line: HashMap<String, Instant>,
 }
 
@@ -42,16 +44,24 @@ impl Progress {
                 stored.1 += assets;
             }
             let (f, a) = *stored;
-            let msg = match ev {
-                SyncEvent::Progress(p) => format!(
-                    "{}: {} chunks{} done, {} records",
+            if let SyncEvent::Progress(p) = ev {
+                let line = format!(
+                    "{} {}{} chunks, {} records",
                     p.phase,
                     p.done,
                     p.total.map(|t| format!("/{t}")).unwrap_or_default(),
                     p.records
-                ),
-                SyncEvent::Stored { .. } => String::new(),
-            };
+                );
+                st.phases
+                    .entry(source.to_owned())
+                    .or_default()
+                    .insert(p.phase, line);
+            }
+            let msg = st
+                .phases
+                .get(source)
+                .map(|m| m.values().cloned().collect::<Vec<_>>().join(" · "))
+                .unwrap_or_default();
             if let Some(m) = &multi {
                 let bar = st.bars.entry(source.to_owned()).or_insert_with(|| {
                     let b = m.add(ProgressBar::new_spinner());
@@ -63,8 +73,8 @@ impl Progress {
                     b.enable_steady_tick(Duration::from_millis(120));
                     b
                 });
-                bar.set_message(format!("{f} findings, {a} assets stored  {msg}"));
-            } else if lines && !msg.is_empty() {
+                bar.set_message(format!("{f} findings, {a} assets stored · {msg}"));
+            } else if lines && matches!(ev, SyncEvent::Progress(_)) {
                 let now = Instant::now();
                 let due = st
                     .last_line

@@ -2,7 +2,7 @@
 //! naming the file, the place and the cause.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use tenax_model::SourceKind;
@@ -196,13 +196,6 @@ fn error_line(text: &str, start: usize, msg: &str) -> usize {
         }
     }
     line_of(start)
-}
-
-/// The default config path: `$TENAX_CONFIG` or `./tenax.toml`.
-pub fn default_path() -> PathBuf {
-    std::env::var_os("TENAX_CONFIG")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| "tenax.toml".into())
 }
 
 #[cfg(test)]
