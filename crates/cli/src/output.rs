@@ -163,7 +163,19 @@ pub fn runs(runs: &[RunRecord], format: Format) -> std::io::Result<()> {
     w.flush()
 }
 
-/// Streams records in a format. `table` gets a header and one line per record.
+/// A record that can be printed in every format.
+trait Row: Serialize {
+    /// Table header line.
+    fn table_header() -> String;
+    /// One table line.
+    fn table_line(&self) -> String;
+    /// CSV column names (the JSON field names).
+    const CSV_COLUMNS: &'static [&'static str];
+    /// One CSV row, in `CSV_COLUMNS` order.
+    fn csv_row(&self) -> Vec<String>;
+}
+
+/// Streams records in a format.
 struct Emitter<W: Write> {
     out: Out<W>,
     format: Format,
@@ -185,26 +197,20 @@ impl<W: Write> Emitter<W> {
         Self { out, format, n: 0 }
     }
 
-    fn record<T: Serialize>(
-        &mut self,
-        rec: &T,
-        table: impl FnOnce() -> String,
-        csv_row: impl FnOnce() -> Vec<String>,
-        header: &[&str],
-    ) -> std::io::Result<()> {
+    fn record<R: Row>(&mut self, rec: &R) -> std::io::Result<()> {
         match &mut self.out {
             Out::Csv(c) => {
                 if self.n == 0 {
-                    c.write_record(header.iter().map(|h| h.trim()))?;
+                    c.write_record(R::CSV_COLUMNS)?;
                 }
-                c.write_record(csv_row())?;
+                c.write_record(rec.csv_row())?;
             }
             Out::Plain(w) => match self.format {
                 Format::Table => {
                     if self.n == 0 {
-                        writeln!(w, "{}", header.join(""))?;
+                        writeln!(w, "{}", R::table_header())?;
                     }
-                    writeln!(w, "{}", table())?;
+                    writeln!(w, "{}", rec.table_line())?;
                 }
                 Format::Json => {
                     w.write_all(if self.n == 0 { b"[\n" } else { b",\n" })?;
@@ -233,6 +239,27 @@ impl<W: Write> Emitter<W> {
     }
 }
 
+/// Prints every record a store walk yields; an output error stops the walk.
+fn print_all<R: Row>(
+    format: Format,
+    walk: impl FnOnce(&mut dyn FnMut(R) -> tenax_store::Result<()>) -> tenax_store::Result<()>,
+) -> Result<(), Failure> {
+    let mut e = Emitter::new(stdout(), format);
+    let mut io_err = None;
+    let r = walk(&mut |rec: R| {
+        e.record(&rec).map_err(|err| {
+            let msg = err.to_string();
+            io_err = Some(err);
+            tenax_store::Error::Callback(msg)
+        })
+    });
+    if let Some(err) = io_err {
+        return Err(io_failure(err));
+    }
+    r?;
+    e.finish().map_err(io_failure)
+}
+
 fn join(v: &[String]) -> String {
     v.join(";")
 }
@@ -241,33 +268,66 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map(|x| x.to_string()).unwrap_or_default()
 }
 
-const FINDING_COLUMNS: &[&str] = &[
-    "source",
-    "kind",
-    "id",
-    "asset_id",
-    "unified_asset_id",
-    "plugin_id",
-    "plugin_name",
-    "plugin_family",
-    "severity",
-    "state",
-    "port",
-    "protocol",
-    "service",
-    "cves",
-    "cvss3_base_score",
-    "cvss2_base_score",
-    "vpr_score",
-    "first_found",
-    "last_found",
-    "last_fixed",
-    "hostname",
-    "ipv4",
-    "synopsis",
-    "solution",
-    "output",
-];
+impl Row for Finding {
+    fn table_header() -> String {
+        format!(
+            "{:<12} {:<9} {:<9} {:>8} {:<10} {:<16} {:<17} NAME",
+            "SOURCE", "SEVERITY", "STATE", "PLUGIN", "PORT", "HOST", "LAST FOUND"
+        )
+    }
+
+    fn table_line(&self) -> String {
+        let f = self;
+        let host = f
+            .hostname
+            .as_deref()
+            .or(f.ipv4.as_deref())
+            .unwrap_or(&f.asset_id);
+        format!(
+            "{:<12} {:<9} {:<9} {:>8} {:<10} {:<16} {:<17} {}",
+            cut(&f.source, 12),
+            f.severity.as_str(),
+            f.state.as_str(),
+            f.plugin_id,
+            format!("{}/{}", f.port, f.protocol),
+            cut(host, 16),
+            ts(&f.last_found),
+            cut(f.plugin_name.as_deref().unwrap_or(""), 60)
+        )
+    }
+
+    const CSV_COLUMNS: &'static [&'static str] = &[
+        "source",
+        "kind",
+        "id",
+        "asset_id",
+        "unified_asset_id",
+        "plugin_id",
+        "plugin_name",
+        "plugin_family",
+        "severity",
+        "state",
+        "port",
+        "protocol",
+        "service",
+        "cves",
+        "cvss3_base_score",
+        "cvss2_base_score",
+        "vpr_score",
+        "first_found",
+        "last_found",
+        "last_fixed",
+        "hostname",
+        "ipv4",
+        "synopsis",
+        "solution",
+        "output",
+    ];
+
+    fn csv_row(&self) -> Vec<String> {
+        finding_csv(self)
+    }
+}
 
 fn finding_csv(f: &Finding) -> Vec<String> {
     let t = |t: &Option<tenax_model::Timestamp>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
@@ -302,83 +362,64 @@ fn finding_csv(f: &Finding) -> Vec<String> {
 
 /// `tenax findings`.
 pub fn findings(store: &dyn Store, filter: &FindingFilter, format: Format) -> Result<(), Failure> {
-    let mut e = Emitter::new(stdout(), format);
-    let table_header = [
-        format!("{:<12} ", "SOURCE"),
-        format!("{:<9} ", "SEVERITY"),
-        format!("{:<9} ", "STATE"),
-        format!("{:>8} ", "PLUGIN"),
-        format!("{:<10} ", "PORT"),
-        format!("{:<16} ", "HOST"),
-        format!("{:<17} ", "LAST FOUND"),
-        "NAME".to_owned(),
-    ];
-    let header: Vec<&str> = if format == Format::Table {
-        table_header.iter().map(String::as_str).collect()
-    } else {
-        FINDING_COLUMNS.to_vec()
-    };
-    let mut io_err = None;
-    let r = store.for_each_finding(filter, &mut |f: Finding| {
-        let res = e.record(
-            &f,
-            || {
-                format!(
-                    "{:<12} {:<9} {:<9} {:>8} {:<10} {:<16} {:<17} {}",
-                    cut(&f.source, 12),
-                    f.severity.as_str(),
-                    f.state.as_str(),
-                    f.plugin_id,
-                    format!("{}/{}", f.port, f.protocol),
-                    cut(
-                        f.hostname
-                            .as_deref()
-                            .or(f.ipv4.as_deref())
-                            .unwrap_or(&f.asset_id),
-                        16
-                    ),
-                    ts(&f.last_found),
-                    cut(f.plugin_name.as_deref().unwrap_or(""), 60)
-                )
-            },
-            || finding_csv(&f),
-            &header,
-        );
-        res.map_err(|err| {
-            let msg = err.to_string();
-            io_err = Some(err);
-            tenax_store::Error::Callback(msg)
-        })
-    });
-    if let Some(err) = io_err {
-        return Err(io_failure(err));
-    }
-    r?;
-    e.finish().map_err(io_failure)
+    print_all::<Finding>(format, |f| store.for_each_finding(filter, f))
 }
 
-const ASSET_COLUMNS: &[&str] = &[
-    "source",
-    "kind",
-    "id",
-    "unified_id",
-    "name",
-    "hostnames",
-    "fqdns",
-    "ipv4s",
-    "ipv6s",
-    "macs",
-    "operating_systems",
-    "type",
-    "vendor",
-    "model",
-    "firmware",
-    "first_seen",
-    "last_seen",
-    "tags",
-    "risk",
-    "deleted_at",
-];
+impl Row for Asset {
+    fn table_header() -> String {
+        format!(
+            "{:<12} {:<36} {:<28} {:<15} {:<17} {:<17} OS",
+            "SOURCE", "ID", "NAME", "IPV4", "MAC", "LAST SEEN"
+        )
+    }
+
+    fn table_line(&self) -> String {
+        let a = self;
+        format!(
+            "{:<12} {:<36} {:<28} {:<15} {:<17} {:<17} {}",
+            cut(&a.source, 12),
+            cut(&a.id, 36),
+            cut(a.name.as_deref().unwrap_or(""), 28),
+            a.ipv4s.first().map(String::as_str).unwrap_or(""),
+            a.macs.first().map(String::as_str).unwrap_or(""),
+            ts(&a.last_seen),
+            cut(
+                a.operating_systems
+                    .first()
+                    .map(String::as_str)
+                    .unwrap_or(""),
+                40
+            )
+        )
+    }
+
+    const CSV_COLUMNS: &'static [&'static str] = &[
+        "source",
+        "kind",
+        "id",
+        "unified_id",
+        "name",
+        "hostnames",
+        "fqdns",
+        "ipv4s",
+        "ipv6s",
+        "macs",
+        "operating_systems",
+        "type",
+        "vendor",
+        "model",
+        "firmware",
+        "first_seen",
+        "last_seen",
+        "tags",
+        "risk",
+        "deleted_at",
+    ];
+
+    fn csv_row(&self) -> Vec<String> {
+        asset_csv(self)
+    }
+}
 
 fn asset_csv(a: &Asset) -> Vec<String> {
     let t = |t: &Option<tenax_model::Timestamp>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
@@ -408,55 +449,5 @@ fn asset_csv(a: &Asset) -> Vec<String> {
 
 /// `tenax assets`.
 pub fn assets(store: &dyn Store, filter: &AssetFilter, format: Format) -> Result<(), Failure> {
-    let mut e = Emitter::new(stdout(), format);
-    let table_header = [
-        format!("{:<12} ", "SOURCE"),
-        format!("{:<36} ", "ID"),
-        format!("{:<28} ", "NAME"),
-        format!("{:<15} ", "IPV4"),
-        format!("{:<17} ", "MAC"),
-        format!("{:<17} ", "LAST SEEN"),
-        "OS".to_owned(),
-    ];
-    let header: Vec<&str> = if format == Format::Table {
-        table_header.iter().map(String::as_str).collect()
-    } else {
-        ASSET_COLUMNS.to_vec()
-    };
-    let mut io_err = None;
-    let r = store.for_each_asset(filter, &mut |a: Asset| {
-        let res = e.record(
-            &a,
-            || {
-                format!(
-                    "{:<12} {:<36} {:<28} {:<15} {:<17} {:<17} {}",
-                    cut(&a.source, 12),
-                    cut(&a.id, 36),
-                    cut(a.name.as_deref().unwrap_or(""), 28),
-                    a.ipv4s.first().map(String::as_str).unwrap_or(""),
-                    a.macs.first().map(String::as_str).unwrap_or(""),
-                    ts(&a.last_seen),
-                    cut(
-                        a.operating_systems
-                            .first()
-                            .map(String::as_str)
-                            .unwrap_or(""),
-                        40
-                    )
-                )
-            },
-            || asset_csv(&a),
-            &header,
-        );
-        res.map_err(|err| {
-            let msg = err.to_string();
-            io_err = Some(err);
-            tenax_store::Error::Callback(msg)
-        })
-    });
-    if let Some(err) = io_err {
-        return Err(io_failure(err));
-    }
-    r?;
-    e.finish().map_err(io_failure)
+    print_all::<Asset>(format, |f| store.for_each_asset(filter, f))
 }
