@@ -199,12 +199,35 @@ pub fn parse_finding(source: &str, index: u64, raw: &[u8]) -> Result<Finding, Ma
     to_finding(source, index, &w)
 }
 
+/// Parses and maps one finding record from its JSON text (already known to be UTF-8, so the
+/// parser does not check strings again).
+pub fn parse_finding_str(source: &str, index: u64, raw: &str) -> Result<Finding, MapError> {
+    let w: wire::Finding<'_> = serde_json::from_str(raw).map_err(|e| MapError::Json {
+        index,
+        message: e.to_string(),
+    })?;
+    to_finding(source, index, &w)
+}
+
 /// Parses and maps one asset record from its JSON bytes.
 pub fn parse_asset(source: &str, index: u64, raw: &[u8]) -> Result<Asset, MapError> {
     let w: wire::Asset<'_> = serde_json::from_slice(raw).map_err(|e| MapError::Json {
         index,
         message: e.to_string(),
     })?;
+    asset_from_wire(source, index, &w)
+}
+
+/// Parses and maps one asset record from its JSON text (already known to be UTF-8).
+pub fn parse_asset_str(source: &str, index: u64, raw: &str) -> Result<Asset, MapError> {
+    let w: wire::Asset<'_> = serde_json::from_str(raw).map_err(|e| MapError::Json {
+        index,
+        message: e.to_string(),
+    })?;
+    asset_from_wire(source, index, &w)
+}
+
+fn asset_from_wire(source: &str, index: u64, w: &wire::Asset<'_>) -> Result<Asset, MapError> {
     if w.id.trim().is_empty() {
         return Err(MapError::Field {
             index,
@@ -212,7 +235,7 @@ pub fn parse_asset(source: &str, index: u64, raw: &[u8]) -> Result<Asset, MapErr
             problem: "is empty".into(),
         });
     }
-    Ok(to_asset(source, &w))
+    Ok(to_asset(source, w))
 }
 
 #[cfg(test)]

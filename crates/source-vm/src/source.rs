@@ -547,7 +547,7 @@ impl ChunkCtx {
             let role = self.role;
             let fed = splitter.feed(&piece, |elem: &[u8]| {
                 let index = batch.findings.len() as u64;
-                let raw = match std::str::from_utf8(elem) {
+                let raw = match simdutf8::basic::from_utf8(elem) {
                     Ok(r) => r,
                     Err(_) => {
                         skipped += 1;
@@ -556,13 +556,13 @@ impl ChunkCtx {
                     }
                 };
                 let mapped = match role {
-                    Role::Findings => map::parse_finding(name, index, elem).map(|f| {
+                    Role::Findings => map::parse_finding_str(name, index, raw).map(|f| {
                         batch.findings.push((f, raw.into()));
                     }),
-                    Role::Assets => map::parse_asset(name, index, elem).map(|a| {
+                    Role::Assets => map::parse_asset_str(name, index, raw).map(|a| {
                         batch.assets.push((a, raw.into()));
                     }),
-                    Role::Deleted => map::parse_asset(name, index, elem).map(|a| {
+                    Role::Deleted => map::parse_asset_str(name, index, raw).map(|a| {
                         let when = a.deleted_at.unwrap_or_else(Utc::now);
                         batch.deleted_assets.push((a.id, when));
                     }),

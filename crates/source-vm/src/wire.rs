@@ -223,37 +223,118 @@ pub struct ServerProperties {
     pub region: Option<String>,
 }
 
-fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum N<'a> {
-        F(f64),
-        S(&'a str),
-        O(String),
+/// A number that may arrive as a JSON number or a string; `null` and unparsable strings are
+/// `None`, other JSON types are errors. A visitor rather than an untagged enum: no buffering.
+struct Num<T>(std::marker::PhantomData<T>);
+
+/// What [`Num`] converts to.
+trait FromWire: Sized {
+    const EXPECTING: &'static str;
+    fn from_i64(i: i64) -> Option<Self>;
+    fn from_u64(u: u64) -> Option<Self>;
+    fn from_f64(f: f64) -> Option<Self>;
+    fn from_text(s: &str) -> Option<Self>;
+}
+
+impl FromWire for f64 {
+    const EXPECTING: &'static str = "a number, a numeric string or null";
+    fn from_i64(i: i64) -> Option<Self> {
+        Some(i as f64)
     }
-    Ok(match Option::<N>::deserialize(d)? {
-        None => None,
-        Some(N::F(f)) => Some(f),
-        Some(N::S(s)) => s.trim().parse().ok(),
-        Some(N::O(s)) => s.trim().parse().ok(),
-    })
+    fn from_u64(u: u64) -> Option<Self> {
+        Some(u as f64)
+    }
+    fn from_f64(f: f64) -> Option<Self> {
+        Some(f)
+    }
+    fn from_text(s: &str) -> Option<Self> {
+        s.trim().parse().ok()
+    }
+}
+
+impl FromWire for i64 {
+    const EXPECTING: &'static str = "an integer, an integer string or null";
+    fn from_i64(i: i64) -> Option<Self> {
+        Some(i)
+    }
+    fn from_u64(u: u64) -> Option<Self> {
+        // Past i64: as the float it is (saturating), like any other whole float.
+        i64::try_from(u).ok().or(Some(u as f64 as i64))
+    }
+    fn from_f64(f: f64) -> Option<Self> {
+        (f.fract() == 0.0).then_some(f as i64)
+    }
+    fn from_text(s: &str) -> Option<Self> {
+        s.trim().parse().ok()
+    }
+}
+
+impl<'de, T: FromWire> serde::de::Visitor<'de> for Num<T> {
+    type Value = Option<T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(T::EXPECTING)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(T::from_i64(v))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(T::from_u64(v))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(T::from_f64(v))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(T::from_text(v))
+    }
+}
+
+fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    d.deserialize_option(Num::<f64>(std::marker::PhantomData))
 }
 
 fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum N<'a> {
-        I(i64),
-        F(f64),
-        S(&'a str),
-        O(String),
+    d.deserialize_option(Num::<i64>(std::marker::PhantomData))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct N {
+        #[serde(default, deserialize_with = "opt_i64")]
+        i: Option<i64>,
+        #[serde(default, deserialize_with = "opt_f64")]
+        f: Option<f64>,
     }
-    Ok(match Option::<N>::deserialize(d)? {
-        None => None,
-        Some(N::I(i)) => Some(i),
-        Some(N::F(f)) if f.fract() == 0.0 => Some(f as i64),
-        Some(N::F(_)) => None,
-        Some(N::S(s)) => s.trim().parse().ok(),
-        Some(N::O(s)) => s.trim().parse().ok(),
-    })
+
+    fn n(json: &str) -> (Option<i64>, Option<f64>) {
+        let v: N = serde_json::from_str(json).expect(json);
+        (v.i, v.f)
+    }
+
+    #[test]
+    fn numbers_arrive_as_numbers_strings_or_null() {
+        assert_eq!(n(r#"{}"#), (None, None));
+        assert_eq!(n(r#"{"i":null,"f":null}"#), (None, None));
+        assert_eq!(n(r#"{"i":-7,"f":3}"#), (Some(-7), Some(3.0)));
+        assert_eq!(n(r#"{"i":4.0,"f":9.8}"#), (Some(4), Some(9.8)));
+        assert_eq!(n(r#"{"i":4.5,"f":"x"}"#), (None, None));
+        assert_eq!(n(r#"{"i":" 12 ","f":" 7.5"}"#), (Some(12), Some(7.5)));
+        assert_eq!(n(r#"{"i":"1\u0032","f":"1e1"}"#), (Some(12), Some(10.0)));
+        assert_eq!(n(r#"{"i":"5.0"}"#), (None, None));
+        assert_eq!(n(r#"{"i":18446744073709551615}"#), (Some(i64::MAX), None));
+        assert!(serde_json::from_str::<N>(r#"{"i":true}"#).is_err());
+        assert!(serde_json::from_str::<N>(r#"{"f":[1]}"#).is_err());
+    }
 }
