@@ -260,8 +260,8 @@ impl Store for SqliteStore {
 
     fn apply_batch(&mut self, run: RunId, source: &str, batch: &Batch) -> Result<BatchOutcome> {
         let outcome = write::apply_batch(&mut self.conn, &mut self.dicts, run, source, batch)?;
-        if let Some(c) = &self.checkpointer {
-            c.poke();
+        if let Some(c) = &mut self.checkpointer {
+            c.committed(outcome.findings + outcome.assets + outcome.deleted_assets);
         }
         Ok(outcome)
     }

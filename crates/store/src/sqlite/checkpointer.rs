@@ -19,9 +19,14 @@ use crate::{Error, Result};
 /// WAL size (pages) past which the writing connection checkpoints after a commit.
 pub(super) const WRITER_CHECKPOINT_PAGES: i64 = 32_768;
 
+/// Rows committed between checkpoint requests.
+pub(super) const CHECKPOINT_EVERY_ROWS: u64 = 10_000;
+
 /// The checkpoint thread; stopped and joined on drop.
 #[derive(Debug)]
 pub(super) struct Checkpointer {
+    /// Rows committed since the last request.
+    pending_rows: u64,
     signal: Option<SyncSender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -43,13 +48,24 @@ impl Checkpointer {
             .spawn(move || run(&conn, &wake))
             .map_err(|e| Error::Config(format!("cannot start the checkpoint thread: {e}")))?;
         Ok(Self {
+            pending_rows: 0,
             signal: Some(signal),
             thread: Some(thread),
         })
     }
 
+    /// Notes a commit of `rows` rows; asks for a checkpoint once [`CHECKPOINT_EVERY_ROWS`] have
+    /// been committed since the last request.
+    pub(super) fn committed(&mut self, rows: u64) {
+        self.pending_rows += rows;
+        if self.pending_rows >= CHECKPOINT_EVERY_ROWS {
+            self.pending_rows = 0;
+            self.poke();
+        }
+    }
+
     /// Asks for a checkpoint soon (requests while one is pending or running coalesce).
-    pub(super) fn poke(&self) {
+    fn poke(&self) {
         if let Some(s) = &self.signal {
             // Full: a checkpoint is already requested. Disconnected: the thread is gone, and
             // the writer's own checkpoints still bound the WAL.
