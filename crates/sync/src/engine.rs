@@ -295,37 +295,84 @@ fn writer_loop(
         assets: 0,
         deleted: 0,
     };
-    while let Some(ev) = rx.blocking_recv() {
-        match ev {
-            SourceEvent::Progress(p) => {
-                if let Some(o) = &observer {
-                    o(source, &SyncEvent::Progress(p));
+    let progress = |p: Progress| {
+        if let Some(o) = &observer {
+            o(source, &SyncEvent::Progress(p));
+        }
+    };
+    let mut held: Option<SourceBatch> = None;
+    loop {
+        let mut b = match held.take() {
+            Some(b) => b,
+            None => match rx.blocking_recv() {
+                None => break,
+                Some(SourceEvent::Progress(p)) => {
+                    progress(p);
+                    continue;
                 }
-            }
-            SourceEvent::Batch(b) => {
-                let batch = to_store_batch(b);
-                match store.apply_batch(run, source, &batch) {
-                    Ok(out) => {
-                        stats.findings += out.findings;
-                        stats.assets += out.assets;
-                        stats.deleted += out.deleted_assets;
-                        if let Some(o) = &observer {
-                            o(
-                                source,
-                                &SyncEvent::Stored {
-                                    findings: out.findings,
-                                    assets: out.assets,
-                                },
-                            );
-                        }
+                Some(SourceEvent::Batch(b)) => b,
+            },
+        };
+        // Batches already waiting go into the same transaction: fewer commits, so fewer
+        // rewrites of the same index pages. Their order is kept (see `merge`).
+        while rows(&b) < MERGE_ROWS {
+            match rx.try_recv() {
+                Ok(SourceEvent::Batch(next)) => {
+                    if let Some(next) = merge(&mut b, next) {
+                        held = Some(next);
+                        break;
                     }
-                    // Dropping the receiver stops the source at its next send.
-                    Err(e) => return (store, Err(e)),
+                }
+                Ok(SourceEvent::Progress(p)) => progress(p),
+                Err(_) => break,
+            }
+        }
+        let batch = to_store_batch(b);
+        match store.apply_batch(run, source, &batch) {
+            Ok(out) => {
+                stats.findings += out.findings;
+                stats.assets += out.assets;
+                stats.deleted += out.deleted_assets;
+                if let Some(o) = &observer {
+                    o(
+                        source,
+                        &SyncEvent::Stored {
+                            findings: out.findings,
+                            assets: out.assets,
+                        },
+                    );
                 }
             }
+            // Dropping the receiver stops the source at its next send.
+            Err(e) => return (store, Err(e)),
         }
     }
     (store, Ok(stats))
+}
+
+/// Rows a merged batch grows to, at most (plus the last batch merged).
+const MERGE_ROWS: usize = 4_000;
+
+fn rows(b: &SourceBatch) -> usize {
+    b.findings.len() + b.assets.len() + b.deleted_assets.len()
+}
+
+/// Appends `next` to `into` when storing both in one transaction gives the same result as
+/// storing them one after the other; otherwise hands `next` back. A store batch writes its
+/// findings, then its assets, then its deletion marks, then its checkpoints in order: appending
+/// keeps every row's and every checkpoint key's last version last, except when upserts and
+/// deletion marks of assets would be reordered, so those are never merged together.
+fn merge(into: &mut SourceBatch, next: SourceBatch) -> Option<SourceBatch> {
+    let assets = !into.assets.is_empty() || !next.assets.is_empty();
+    let deleted = !into.deleted_assets.is_empty() || !next.deleted_assets.is_empty();
+    if assets && deleted {
+        return Some(next);
+    }
+    into.findings.extend(next.findings);
+    into.assets.extend(next.assets);
+    into.deleted_assets.extend(next.deleted_assets);
+    into.checkpoint.extend(next.checkpoint);
+    None
 }
 
 fn to_store_batch(b: SourceBatch) -> Batch {
@@ -342,5 +389,37 @@ fn to_store_batch(b: SourceBatch) -> Batch {
             .collect(),
         deleted_assets: b.deleted_assets,
         checkpoint: b.checkpoint,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(findings: usize, assets: usize, deleted: usize, key: &str) -> SourceBatch {
+        let f = tenax_store::testsuite::full_finding("s", SourceKind::Vm, "a", 1);
+        let a = tenax_model::Asset::default();
+        let when = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        SourceBatch {
+            findings: vec![(f, "{}".into()); findings],
+            assets: vec![(a, "{}".into()); assets],
+            deleted_assets: vec![("x".to_owned(), when); deleted],
+            checkpoint: vec![(key.to_owned(), Some(serde_json::json!(key)))],
+        }
+    }
+
+    #[test]
+    fn merging_keeps_order_and_never_mixes_upserts_with_deletion_marks() {
+        let mut b = batch(2, 0, 0, "a");
+        assert!(merge(&mut b, batch(3, 1, 0, "b")).is_none());
+        assert_eq!((b.findings.len(), b.assets.len()), (5, 1));
+        let keys: Vec<&str> = b.checkpoint.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["a", "b"]);
+        let back = merge(&mut b, batch(0, 0, 1, "c")).expect("not merged");
+        assert_eq!(back.deleted_assets.len(), 1);
+        assert_eq!(rows(&b), 6);
+        let mut d = batch(0, 0, 1, "d");
+        assert!(merge(&mut d, batch(4, 0, 2, "e")).is_none());
+        assert_eq!(rows(&d), 7);
     }
 }
