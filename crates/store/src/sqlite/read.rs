@@ -399,10 +399,26 @@ pub(super) fn raw_asset(
 }
 
 pub(super) fn integrity_check(conn: &Connection) -> Result<()> {
-    let mut stmt = conn.prepare("PRAGMA integrity_check")?;
-    let lines: Vec<String> = stmt
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let run = || -> rusqlite::Result<Vec<String>> {
+        let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+        stmt.query_map([], |r| r.get::<_, String>(0))?.collect()
+    };
+    let lines = match run() {
+        Ok(lines) => lines,
+        // Damage bad enough that the check itself cannot read a page.
+        Err(rusqlite::Error::SqliteFailure(e, msg))
+            if matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase
+            ) =>
+        {
+            return Err(corrupt(
+                "database",
+                format!("integrity_check: {}", msg.unwrap_or_else(|| e.to_string())),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
     if lines.len() == 1 && lines[0] == "ok" {
         return Ok(());
     }
