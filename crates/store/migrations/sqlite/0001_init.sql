@@ -120,8 +120,9 @@ CREATE TABLE findings (
     raw_dict          INTEGER
 );
 CREATE UNIQUE INDEX findings_key ON findings (source, id);
-CREATE INDEX findings_source_severity ON findings (source, severity);
-CREATE INDEX findings_state ON findings (state);
+-- severity and state in one index: state has three values, an index of its own costs a write
+-- per row for little selectivity
+CREATE INDEX findings_source_severity ON findings (source, severity, state);
 CREATE INDEX findings_plugin ON findings (plugin_id);
 CREATE INDEX findings_asset ON findings (asset_id);
 CREATE INDEX findings_run ON findings (run_id);

@@ -845,6 +845,6 @@ mod tests {
             1,
             "only findings_run"
         );
-        assert_eq!(indexes_written(&sql.update_all), 5, "every secondary index");
+        assert_eq!(indexes_written(&sql.update_all), 4, "every secondary index");
     }
 }
