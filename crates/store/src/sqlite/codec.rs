@@ -237,6 +237,18 @@ const MAX_RAW_BYTES: usize = 256 << 20;
 /// Compresses raw JSON text into `out` (cleared first): a little-endian u32 length, then the
 /// LZ4 block, compressed against `dict` when given (the same dictionary is needed to read it).
 pub(crate) fn compress_raw(raw: &[u8], dict: Option<&[u8]>, out: &mut Vec<u8>) -> Result<()> {
+    let n = compress_raw_into(raw, dict, out)?.len();
+    out.truncate(n);
+    Ok(())
+}
+
+/// [`compress_raw`] into a reusable buffer: `buf` only grows (it is not zeroed again on every
+/// call) and the blob is the returned prefix of it.
+pub(crate) fn compress_raw_into<'b>(
+    raw: &[u8],
+    dict: Option<&[u8]>,
+    buf: &'b mut Vec<u8>,
+) -> Result<&'b [u8]> {
     let len = u32::try_from(raw.len())
         .ok()
         .filter(|&n| n as usize <= MAX_RAW_BYTES)
@@ -246,16 +258,17 @@ pub(crate) fn compress_raw(raw: &[u8], dict: Option<&[u8]>, out: &mut Vec<u8>) -
                 raw.len()
             ))
         })?;
-    out.clear();
-    out.resize(4 + lz4_flex::block::get_maximum_output_size(raw.len()), 0);
-    out[..4].copy_from_slice(&len.to_le_bytes());
+    let needed = 4 + lz4_flex::block::get_maximum_output_size(raw.len());
+    if buf.len() < needed {
+        buf.resize(needed, 0);
+    }
+    buf[..4].copy_from_slice(&len.to_le_bytes());
     let n = match dict {
-        None => lz4_flex::block::compress_into(raw, &mut out[4..]),
-        Some(d) => lz4_flex::block::compress_into_with_dict(raw, &mut out[4..], d),
+        None => lz4_flex::block::compress_into(raw, &mut buf[4..needed]),
+        Some(d) => lz4_flex::block::compress_into_with_dict(raw, &mut buf[4..needed], d),
     }
     .map_err(|e| Error::Config(format!("cannot compress a raw record: {e}")))?;
-    out.truncate(4 + n);
-    Ok(())
+    Ok(&buf[..4 + n])
 }
 
 /// Decompresses a blob written by [`compress_raw`] (with the same dictionary).

@@ -498,13 +498,12 @@ fn dict_for(
 /// A finding's raw JSON, compressed, with the dictionary used; `None` when there is no raw text.
 type Compressed = Option<(Vec<u8>, i64)>;
 
-fn compress_one(raw: &str, dict: Option<&Dict>) -> Result<Compressed> {
+fn compress_one(raw: &str, dict: Option<&Dict>, scratch: &mut Vec<u8>) -> Result<Compressed> {
     let Some(dict) = dict else {
         return Ok(None);
     };
-    let mut out = Vec::new();
-    codec::compress_raw(raw.as_bytes(), Some(&dict.data), &mut out)?;
-    Ok(Some((out, dict.id)))
+    let blob = codec::compress_raw_into(raw.as_bytes(), Some(&dict.data), scratch)?;
+    Ok(Some((blob.to_vec(), dict.id)))
 }
 
 fn write_findings(
@@ -538,7 +537,7 @@ fn write_findings(
     };
     if order.len() < PIPELINE_MIN_ROWS {
         for (&i, (raw, dict)) in order.iter().zip(&jobs) {
-            let blob = compress_one(raw, dict.as_deref())?;
+            let blob = compress_one(raw, dict.as_deref(), &mut scratch)?;
             write_finding(&mut stmts, &rows[i], run, now, blob)?;
         }
         return Ok(());
@@ -547,8 +546,12 @@ fn write_findings(
     std::thread::scope(|scope| {
         let (send, receive) = mpsc::sync_channel::<Result<Compressed>>(512);
         let compress = move || {
+            let mut scratch = Vec::new();
             for (raw, dict) in jobs {
-                if send.send(compress_one(raw, dict.as_deref())).is_err() {
+                if send
+                    .send(compress_one(raw, dict.as_deref(), &mut scratch))
+                    .is_err()
+                {
                     break; // the writer stopped on an error
                 }
             }
