@@ -2,8 +2,9 @@
 //!
 //! A checkpoint copies committed WAL frames into the database file and fsyncs both; done in
 //! the committing thread (SQLite's default) every batch waits for the disk. Here a thread with
-//! its own connection runs a `PASSIVE` checkpoint after each commit, while the writer goes on
-//! with the next batch. Because the WAL can only restart from its beginning once every frame is
+//! its own connection runs a `PASSIVE` checkpoint once [`CHECKPOINT_EVERY_ROWS`] rows have been
+//! committed, while the writer goes on with the next batch. Not after every commit: a checkpoint
+//! copies each changed page once, and the hot index pages change in every batch. Because the WAL can only restart from its beginning once every frame is
 //! copied, the writer still checkpoints itself when the WAL passes [`WRITER_CHECKPOINT_PAGES`]
 //! (SQLite's `wal_autocheckpoint`); by then the background thread has copied most of it.
 
