@@ -409,12 +409,14 @@ impl VmSource {
                         Ok(n) => {
                             records_seen += n;
                             let done = state.lock().await.chunks.len() as u64;
-                            let _ = tx.send(SourceEvent::Progress(Progress {
+                            // Progress never waits behind data: when the channel is
+                            // full, this update is dropped and a later one supersedes it.
+                            let _ = tx.try_send(SourceEvent::Progress(Progress {
                                 phase: spec.phase,
                                 done,
                                 total: status.total_chunks,
                                 records: records_seen,
-                            })).await;
+                            }));
                             continue;
                         }
                         Err(SourceError::ChunkExpired { .. }) if re_exports < 3 => expired = true,
