@@ -29,8 +29,12 @@ pub struct RateLimitFault {
 /// | `409:first` | the first `POST /vulns/export` answers 409 with the id of an identical export |
 /// | `expire:chunk=K` | the first download of chunk K of the first vulnerability export answers 404 |
 /// | `slow:ms=N` | adds N ms of latency to every request |
+/// | `sc-slow:ms=N` | adds N ms of latency to every SC request (paths under `/rest`) |
+/// | `sc-5xx:p=P` | each SC request answers 500/502/503/504 (Apache HTML page) with probability P (seeded) |
+/// | `sc-short:page=K` | the K-th `POST /rest/analysis` (1-based, counted over the simulator's life) returns one row fewer than its window holds, once; `totalRecords` is unchanged and `returnedRecords` matches the rows sent |
 ///
-/// An empty spec or `none` means no faults.
+/// An empty spec or `none` means no faults. Unprefixed items affect the VM API only (the
+/// `429:` period still counts every request); `sc-` items affect the SC API (`/rest/…`) only.
 ///
 /// `reset` and `truncate` apply to vulnerability and asset exports; `export`, `failed`,
 /// `409` and `expire` to vulnerability exports only. Items may repeat for different
@@ -57,6 +61,12 @@ pub struct Faults {
     pub expire_chunks: BTreeSet<u32>,
     /// `slow:ms=N`: latency added to every request, in milliseconds.
     pub slow_ms: u64,
+    /// `sc-slow:ms=N`: latency added to every SC request, in milliseconds.
+    pub sc_slow_ms: u64,
+    /// `sc-5xx:p=P`: probability of a random 5xx per SC request.
+    pub sc_server_error_p: Option<f64>,
+    /// `sc-short:page=K`: analysis requests (1-based) answered once with one row too few.
+    pub sc_short_pages: BTreeSet<u32>,
 }
 
 impl Faults {
@@ -176,7 +186,7 @@ impl FromStr for Faults {
                     p.done()?;
                     f.rate_limit = Some(RateLimitFault { every, after_secs });
                 }
-                "5xx" => {
+                "5xx" | "sc-5xx" => {
                     let mut p = Params::parse(item, rest)?;
                     let v = p.take("p").ok_or_else(|| err(item, "missing `p=`"))?;
                     let prob: f64 = v
@@ -186,7 +196,23 @@ impl FromStr for Faults {
                         return Err(err(item, "`p` must be between 0 and 1"));
                     }
                     p.done()?;
-                    f.server_error_p = Some(prob);
+                    if name == "5xx" {
+                        f.server_error_p = Some(prob);
+                    } else {
+                        f.sc_server_error_p = Some(prob);
+                    }
+                }
+                "sc-slow" => {
+                    let mut p = Params::parse(item, rest)?;
+                    f.sc_slow_ms = p.required_u64("ms", 0)?;
+                    p.done()?;
+                }
+                "sc-short" => {
+                    let mut p = Params::parse(item, rest)?;
+                    let k = p.required_u64("page", 1)?;
+                    let k = u32::try_from(k).map_err(|_| err(item, "`page` is too large"))?;
+                    p.done()?;
+                    f.sc_short_pages.insert(k);
                 }
                 "reset" | "truncate" | "failed" | "expire" => {
                     let mut p = Params::parse(item, rest)?;
@@ -259,6 +285,17 @@ impl fmt::Display for Faults {
         if self.slow_ms > 0 {
             items.push(format!("slow:ms={}", self.slow_ms));
         }
+        if self.sc_slow_ms > 0 {
+            items.push(format!("sc-slow:ms={}", self.sc_slow_ms));
+        }
+        if let Some(p) = self.sc_server_error_p {
+            items.push(format!("sc-5xx:p={p}"));
+        }
+        items.extend(
+            self.sc_short_pages
+                .iter()
+                .map(|k| format!("sc-short:page={k}")),
+        );
         if items.is_empty() {
             f.write_str("none")
         } else {
@@ -273,7 +310,7 @@ mod tests {
 
     #[test]
     fn parses_every_item() {
-        let f: Faults = "429:every=7:after=0, 5xx:p=0.05,reset:chunk=3,truncate:chunk=2,export:error,failed:chunk=1,409:first,expire:chunk=4,slow:ms=5"
+        let f: Faults = "429:every=7:after=0, 5xx:p=0.05,reset:chunk=3,truncate:chunk=2,export:error,failed:chunk=1,409:first,expire:chunk=4,slow:ms=5,sc-slow:ms=3,sc-5xx:p=0.5,sc-short:page=2"
             .parse()
             .expect("valid spec");
         assert_eq!(
@@ -288,6 +325,9 @@ mod tests {
         assert!(f.export_error && f.conflict_first);
         assert!(f.failed_chunks.contains(&1) && f.expire_chunks.contains(&4));
         assert_eq!(f.slow_ms, 5);
+        assert_eq!(f.sc_slow_ms, 3);
+        assert_eq!(f.sc_server_error_p, Some(0.5));
+        assert!(f.sc_short_pages.contains(&2));
         let again: Faults = f.to_string().parse().expect("round trip");
         assert_eq!(again, f);
         assert_eq!(
@@ -318,6 +358,11 @@ mod tests {
             "slow:ms=-1",
             "429:every=2:foo=1",
             "truncate:chunk=1:chunk=2",
+            "sc-slow:ms=x",
+            "sc-5xx:p=1.5",
+            "sc-short:page=0",
+            "sc-short:chunk=1",
+            "sc-bogus",
         ] {
             let e = format!("429:every=5,{bad}")
                 .parse::<Faults>()

@@ -1,10 +1,14 @@
 //! `tenax-sim`: a simulator of the Tenable APIs tenax reads from, in process and over real
 //! HTTP on loopback.
 //!
-//! Today it serves **Tenable Vulnerability Management** (VM, ex Tenable.io): the
+//! It serves **Tenable Vulnerability Management** (VM, ex Tenable.io): the
 //! vulnerability and asset (v1) export APIs with `X-ApiKeys` authentication, asynchronous
 //! export jobs whose chunks appear over time and out of order, 409 on duplicate exports,
-//! 429 on too many concurrent exports, chunk expiry, and opt-in [`Faults`].
+//! 429 on too many concurrent exports, chunk expiry, and opt-in [`Faults`]; and
+//! **Tenable Security Center** (SC) under `/rest` on the same listener: the SC envelope,
+//! API-key and session-token authentication, `/rest/system`, `/rest/currentUser` and
+//! `POST /rest/analysis` (`vulndetails`, `sumip`; cumulative and patched) with filters and
+//! offset paging ([`ScOptions`], [`Sim::sc_truth`], [`Sim::sc_mutate`]).
 //!
 //! The data set is generated from a seed (same seed and same requests → byte-identical
 //! chunks) and only a compact model is held in memory: chunks are rendered and streamed
@@ -32,6 +36,7 @@
 mod catalog;
 mod devices;
 mod faults;
+mod sc;
 mod server;
 mod util;
 mod vm;
@@ -50,6 +55,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use crate::faults::{FaultSpecError, Faults, RateLimitFault};
+use crate::sc::ScService;
+pub use crate::sc::{
+    DEFAULT_SC_ACCESS_KEY, DEFAULT_SC_PASSWORD, DEFAULT_SC_SECRET_KEY, DEFAULT_SC_USERNAME,
+    ScMutation, ScOptions, ScTruth,
+};
 use crate::server::{Counters, Shared};
 use crate::util::{DAY_MS, label, mix};
 use crate::vm::VmService;
@@ -71,6 +81,8 @@ pub struct SimConfig {
     pub faults: Faults,
     /// VM options.
     pub vm: VmOptions,
+    /// Security Center options (served under `/rest` on the same listener).
+    pub sc: ScOptions,
     /// Instant the generated timestamps are relative to: they lie between
     /// `anchor - 300 days` and `anchor - 2 days`. Default (`None`): the start of the
     /// current UTC day, so two simulators started the same day produce the same bytes.
@@ -85,6 +97,7 @@ impl Default for SimConfig {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             faults: Faults::default(),
             vm: VmOptions::default(),
+            sc: ScOptions::default(),
             anchor: None,
         }
     }
@@ -179,6 +192,11 @@ impl Sim {
         .await
         .map_err(|e| SimError::Internal(e.to_string()))?
         .map_err(SimError::Data)?;
+        let sc_opts = cfg.sc.clone();
+        let sc = tokio::task::spawn_blocking(move || ScService::new(sc_opts, seed, anchor_ms))
+            .await
+            .map_err(|e| SimError::Internal(e.to_string()))?
+            .map_err(SimError::Data)?;
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
             .map_err(|source| SimError::Bind {
@@ -195,6 +213,7 @@ impl Sim {
             faults: cfg.faults,
             counters: Counters::default(),
             vm: VmService::new(cfg.vm, data),
+            sc,
         });
         let app = server::router(Arc::clone(&shared));
         let (stop, stopped) = oneshot::channel::<()>();
@@ -256,6 +275,30 @@ impl Sim {
     /// Expires every existing export: their chunks answer 404 from now on.
     pub fn vm_expire_exports(&self) {
         self.shared.vm.expire_exports();
+    }
+
+    /// Base URL of the Security Center (the API is under `/rest`, same listener as VM).
+    pub fn sc_url(&self) -> String {
+        self.vm_url()
+    }
+
+    /// The SC API key header value exactly as SC displays it:
+    /// `accesskey=<access>; secretkey=<secret>;` (send it as `x-apikey`).
+    pub fn sc_api_keys(&self) -> String {
+        let o = &self.shared.sc.opts;
+        format!("accesskey={}; secretkey={};", o.access_key, o.secret_key)
+    }
+
+    /// Ground truth of the current SC data set.
+    pub fn sc_truth(&self) -> ScTruth {
+        self.shared.sc.truth()
+    }
+
+    /// Changes about `n` SC vulnerabilities (and DHCP host addresses) at the current time,
+    /// deterministically from the seed and the number of previous calls (see
+    /// [`ScMutation`]). File-backed data sets are not mutated (all counts zero).
+    pub fn sc_mutate(&self, n: usize) -> ScMutation {
+        self.shared.sc.mutate(n, util::now_ms().div_euclid(1000))
     }
 
     /// The instant generated timestamps are relative to.

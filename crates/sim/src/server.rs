@@ -17,6 +17,7 @@ use rand::rngs::SmallRng;
 use serde_json::{Value, json};
 
 use crate::faults::Faults;
+use crate::sc::ScService;
 use crate::util::hex_from;
 use crate::vm::VmService;
 
@@ -54,11 +55,13 @@ pub(crate) struct Shared {
     pub fault_rng: Mutex<SmallRng>,
     pub counters: Counters,
     pub vm: VmService,
+    pub sc: ScService,
 }
 
 /// The full router for all products.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     crate::vm::api::routes()
+        .merge(crate::sc::api::routes())
         .fallback(|| async { not_found() })
         .method_not_allowed_fallback(|| async {
             tenable_error(
@@ -73,12 +76,27 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 
 /// Counts every request and injects the request-level faults before any handler runs.
 async fn gate(State(sh): State<Arc<Shared>>, req: Request, next: Next) -> Response {
-    if sh.faults.slow_ms > 0 {
+    let is_sc = req.uri().path().starts_with("/rest");
+    if !is_sc && sh.faults.slow_ms > 0 {
         #[allow(clippy::disallowed_methods)]
         tokio::time::sleep(Duration::from_millis(sh.faults.slow_ms)).await;
     }
+    if is_sc && sh.faults.sc_slow_ms > 0 {
+        #[allow(clippy::disallowed_methods)]
+        tokio::time::sleep(Duration::from_millis(sh.faults.sc_slow_ms)).await;
+    }
     let n = sh.counters.requests.fetch_add(1, Ordering::Relaxed) + 1;
-    let mut resp = if let Some(rl) = sh.faults.rate_limit.filter(|rl| n % rl.every == 0) {
+    let sc_5xx = if is_sc {
+        draw(&sh, sh.faults.sc_server_error_p)
+    } else {
+        None
+    };
+    let mut resp = if let Some(status) = sc_5xx {
+        Counters::bump(&sh.counters.server_errors);
+        apache_error(status)
+    } else if is_sc {
+        next.run(req).await
+    } else if let Some(rl) = sh.faults.rate_limit.filter(|rl| n % rl.every == 0) {
         Counters::bump(&sh.counters.rate_limited);
         too_many_requests(rl.after_secs)
     } else if let Some(status) = draw_5xx(&sh) {
@@ -91,12 +109,19 @@ async fn gate(State(sh): State<Arc<Shared>>, req: Request, next: Next) -> Respon
     if let Ok(v) = HeaderValue::from_str(&hex_from(crate::util::mix(&[sh.seed, n]), 32)) {
         h.insert("x-request-uuid", v);
     }
-    h.insert(header::SERVER, HeaderValue::from_static("tenable.io"));
+    h.insert(
+        header::SERVER,
+        HeaderValue::from_static(if is_sc { "Apache" } else { "tenable.io" }),
+    );
     resp
 }
 
 fn draw_5xx(sh: &Shared) -> Option<u16> {
-    let p = sh.faults.server_error_p?;
+    draw(sh, sh.faults.server_error_p)
+}
+
+fn draw(sh: &Shared, p: Option<f64>) -> Option<u16> {
+    let p = p?;
     let mut rng = sh
         .fault_rng
         .lock()
@@ -142,6 +167,21 @@ pub(crate) fn too_many_requests(retry_after_secs: u64) -> Response {
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
     h.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    r
+}
+
+/// The Apache error page an SC server answers a 5xx with.
+pub(crate) fn apache_error(status: u16) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let reason = code.canonical_reason().unwrap_or("Error");
+    let body = format!(
+        "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>{status} {reason}</title>\n</head><body>\n<h1>{reason}</h1>\n<p>The server encountered a temporary error.</p>\n</body></html>\n"
+    );
+    let mut r = (code, Body::from(body)).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=iso-8859-1"),
+    );
     r
 }
 

@@ -8,6 +8,7 @@ mod faults;
 mod files;
 mod filters;
 mod mutate;
+mod sc;
 mod shape;
 
 use std::collections::HashSet;

@@ -1,0 +1,210 @@
+//! Tenable Security Center (on-prem, ex Tenable.sc) REST API simulator, under `/rest`.
+//!
+//! - `data`: the data model (generated from the seed or loaded from files), its rendered
+//!   analysis rows, truth and mutation.
+//! - `filter`: analysis filters (`severity`, time ranges, `ip`, …) and sorting.
+//! - `api`: the axum routes (`/rest/system`, `/rest/currentUser`, `/rest/token`,
+//!   `/rest/analysis`) with the SC envelope and authentication.
+
+pub(crate) mod api;
+pub(crate) mod data;
+mod filter;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use self::data::ScData;
+
+/// Default SC access key (32 hex characters, fixed).
+pub const DEFAULT_SC_ACCESS_KEY: &str = "4b1d7c2e9a3f4e5d8c6b7a0918273645";
+/// Default SC secret key (32 hex characters, fixed).
+pub const DEFAULT_SC_SECRET_KEY: &str = "e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3";
+/// Default SC user name.
+pub const DEFAULT_SC_USERNAME: &str = "tenax";
+/// Default SC password.
+pub const DEFAULT_SC_PASSWORD: &str = "tenax-sim-password";
+
+/// Options of the simulated Security Center.
+#[derive(Debug, Clone)]
+pub struct ScOptions {
+    /// Access key of the built-in user. Default [`DEFAULT_SC_ACCESS_KEY`].
+    pub access_key: String,
+    /// Secret key of the built-in user. Default [`DEFAULT_SC_SECRET_KEY`].
+    pub secret_key: String,
+    /// Login name for `POST /rest/token`. Default [`DEFAULT_SC_USERNAME`].
+    pub username: String,
+    /// Password for `POST /rest/token`. Default [`DEFAULT_SC_PASSWORD`].
+    pub password: String,
+    /// Version reported by `/rest/system`: `"6.4.0"` (default), `"5.20.0"`, `"5.12.0"` (any
+    /// `x.y.z` works). Below 5.13 API keys are refused; from 5.20 an unauthenticated
+    /// `/rest/system` omits `version`.
+    pub version: String,
+    /// *Allow API Keys* (System > Configuration > Security). Default true.
+    pub api_keys_enabled: bool,
+    /// Serve these `vulndetails` rows instead of the generated set: a JSON array of rows or
+    /// a decoded pyTenable cassette (the `results` of every `/rest/analysis` response whose
+    /// request asked for `vulndetails`; `sourceType` of the request picks the data set).
+    pub vulndetails_file: Option<PathBuf>,
+    /// Serve these `sumip` rows (same formats, `tool: sumip`) instead of rows derived from
+    /// the `vulndetails` rows.
+    pub sumip_file: Option<PathBuf>,
+    /// Number of generated hosts (devices `0..hosts` of the shared device model). Default 100.
+    pub hosts: usize,
+}
+
+impl Default for ScOptions {
+    fn default() -> ScOptions {
+        ScOptions {
+            access_key: DEFAULT_SC_ACCESS_KEY.to_string(),
+            secret_key: DEFAULT_SC_SECRET_KEY.to_string(),
+            username: DEFAULT_SC_USERNAME.to_string(),
+            password: DEFAULT_SC_PASSWORD.to_string(),
+            version: "6.4.0".to_string(),
+            api_keys_enabled: true,
+            vulndetails_file: None,
+            sumip_file: None,
+            hosts: 100,
+        }
+    }
+}
+
+/// Ground truth of the SC data set: what a correct full sync reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScTruth {
+    /// Repositories holding at least one host.
+    pub repositories: u64,
+    /// Hosts: `sumip` rows of `sourceType: cumulative` without filters (every generated host
+    /// has at least one cumulative vulnerability).
+    pub hosts: u64,
+    /// `vulndetails` rows of `sourceType: cumulative` (`open + reopened`).
+    pub cumulative: u64,
+    /// Cumulative rows with `hasBeenMitigated: "0"`.
+    pub open: u64,
+    /// Cumulative rows with `hasBeenMitigated: "1"` (fixed once, seen again).
+    pub reopened: u64,
+    /// `vulndetails` rows of `sourceType: patched` (`lastMitigated` set).
+    pub patched: u64,
+}
+
+/// What one [`crate::Sim::sc_mutate`] call changed, all at the same "now" (epoch seconds).
+///
+/// After a mutation at `now`, with `since` between the data set (≤ anchor − 2 days) and
+/// `now`: cumulative rows with `lastSeen` in `since-now` number `reopened + new + changed`,
+/// patched rows with `lastMitigated` in `since-now` number `fixed`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScMutation {
+    /// Cumulative rows that moved to patched (`lastMitigated` = now).
+    pub fixed: u64,
+    /// Patched rows that came back to cumulative (`hasBeenMitigated` "1", `lastSeen` = now).
+    pub reopened: u64,
+    /// New cumulative rows (`firstSeen` = `lastSeen` = now).
+    pub new: u64,
+    /// Cumulative rows of DHCP hosts that got a new IP: their `ip` changed and `lastSeen` = now.
+    pub changed: u64,
+    /// DHCP hosts whose IP changed (their rows are counted in `changed`).
+    pub moved_hosts: u64,
+}
+
+/// Mutable SC state.
+pub(crate) struct ScState {
+    /// Built on first use (generated sets) or at start (file sets, so errors surface early).
+    pub data: Option<Arc<ScData>>,
+    /// Session token → `TNS_SESSIONID` cookie.
+    pub sessions: HashMap<u64, String>,
+    pub logins: u64,
+    pub mutations: u64,
+    /// `/rest/analysis` requests answered (for `sc-short:page=K`).
+    pub analysis_requests: u64,
+    pub short_done: HashSet<u32>,
+}
+
+/// The SC product: options plus state.
+pub(crate) struct ScService {
+    pub opts: ScOptions,
+    seed: u64,
+    anchor_ms: i64,
+    /// `(major, minor, patch)` of `opts.version`.
+    pub version: (u32, u32, u32),
+    pub state: Mutex<ScState>,
+}
+
+/// Parses `x.y.z` (missing parts are 0, junk is 0).
+pub(crate) fn parse_version(v: &str) -> (u32, u32, u32) {
+    let mut it = v
+        .trim()
+        .split('.')
+        .map(|p| p.trim().parse::<u32>().unwrap_or(0));
+    (
+        it.next().unwrap_or(0),
+        it.next().unwrap_or(0),
+        it.next().unwrap_or(0),
+    )
+}
+
+impl ScService {
+    /// A service; file-backed data sets are loaded now, generated ones on first use.
+    pub(crate) fn new(opts: ScOptions, seed: u64, anchor_ms: i64) -> Result<ScService, String> {
+        let data = if opts.vulndetails_file.is_some() || opts.sumip_file.is_some() {
+            Some(Arc::new(ScData::build(
+                seed,
+                opts.hosts,
+                anchor_ms,
+                opts.vulndetails_file.as_deref(),
+                opts.sumip_file.as_deref(),
+            )?))
+        } else {
+            None
+        };
+        Ok(ScService {
+            version: parse_version(&opts.version),
+            opts,
+            seed,
+            anchor_ms,
+            state: Mutex::new(ScState {
+                data,
+                sessions: HashMap::new(),
+                logins: 0,
+                mutations: 0,
+                analysis_requests: 0,
+                short_done: HashSet::new(),
+            }),
+        })
+    }
+
+    /// The current data set (built on first use).
+    pub(crate) fn data(&self, st: &mut ScState) -> Arc<ScData> {
+        if let Some(d) = &st.data {
+            return Arc::clone(d);
+        }
+        let built = ScData::build(self.seed, self.opts.hosts, self.anchor_ms, None, None)
+            .unwrap_or_else(|_| ScData::empty(self.seed, self.anchor_ms));
+        let d = Arc::new(built);
+        st.data = Some(Arc::clone(&d));
+        d
+    }
+
+    /// Locks the state; a poisoned lock is recovered.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, ScState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn truth(&self) -> ScTruth {
+        let mut st = self.lock();
+        let data = self.data(&mut st);
+        drop(st);
+        data.truth()
+    }
+
+    pub(crate) fn mutate(&self, n: usize, now_s: i64) -> ScMutation {
+        let mut st = self.lock();
+        st.mutations += 1;
+        let counter = st.mutations;
+        let mut next = (*self.data(&mut st)).clone();
+        let m = next.mutate(counter, n, now_s);
+        st.data = Some(Arc::new(next));
+        m
+    }
+}
