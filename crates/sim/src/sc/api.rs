@@ -26,6 +26,8 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/rest/currentUser", get(current_user))
         .route("/rest/token", post(login).delete(logout))
         .route("/rest/analysis", post(analysis))
+        .route("/rest/hosts", get(super::hosts::list))
+        .route("/rest/hosts/search", post(super::hosts::search))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -73,11 +75,11 @@ pub(crate) fn envelope(status: StatusCode, response: Value, code: i64, msg: &str
     r
 }
 
-fn ok(response: Value) -> Response {
+pub(crate) fn ok(response: Value) -> Response {
     envelope(StatusCode::OK, response, 0, "")
 }
 
-fn error(status: StatusCode, code: i64, msg: &str) -> Response {
+pub(crate) fn error(status: StatusCode, code: i64, msg: &str) -> Response {
     envelope(status, Value::String(String::new()), code, msg)
 }
 
@@ -99,13 +101,13 @@ fn invalid_params(msg: &str) -> Response {
 
 /// Who sent a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Who {
+pub(crate) enum Who {
     Anonymous,
     Keys,
     Session(u64),
 }
 
-type Reject = Box<Response>;
+pub(crate) type Reject = Box<Response>;
 
 /// Parses `x-apikey: accesskey=<a>; secretkey=<s>;` (key names case-insensitive, trailing
 /// `;` optional).
@@ -189,7 +191,7 @@ fn authenticate(sc: &ScService, headers: &HeaderMap) -> Result<Who, Reject> {
 }
 
 /// Authenticates and requires a user.
-fn require(sc: &ScService, headers: &HeaderMap) -> Result<Who, Reject> {
+pub(crate) fn require(sc: &ScService, headers: &HeaderMap) -> Result<Who, Reject> {
     match authenticate(sc, headers)? {
         Who::Anonymous => Err(Box::new(invalid_token())),
         w => Ok(w),

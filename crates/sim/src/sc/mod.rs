@@ -5,10 +5,12 @@
 //! - `filter`: analysis filters (`severity`, time ranges, `ip`, …) and sorting.
 //! - `api`: the axum routes (`/rest/system`, `/rest/currentUser`, `/rest/token`,
 //!   `/rest/analysis`) with the SC envelope and authentication.
+//! - `hosts`: the 6.x host inventory (`/rest/hosts`, `/rest/hosts/search`).
 
 pub(crate) mod api;
 pub(crate) mod data;
 mod filter;
+mod hosts;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;

@@ -851,3 +851,52 @@ async fn sc_faults() {
     assert!(sim.stats().server_errors >= 1);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn hosts_inventory() {
+    let sim = start(sc_cfg(13, 20)).await;
+    let truth = sim.sc_truth();
+    let c = Sc::keys(&sim);
+    // Plain list: an array of the default fields.
+    let (st, v) = c.get("/hosts").await;
+    assert_eq!(st, 200, "{v}");
+    let all = v["response"].as_array().expect("array").clone();
+    assert_eq!(all.len() as u64, truth.hosts);
+    assert!(
+        all.iter()
+            .all(|h| h["id"].is_string() && h["ipAddress"].is_string() && h["uuid"].is_string())
+    );
+    let uuids: HashSet<&str> = all
+        .iter()
+        .map(|h| h["uuid"].as_str().expect("uuid"))
+        .collect();
+    assert_eq!(uuids.len(), all.len());
+    // Paginated shape, windows and fields.
+    let (_, v) = c
+        .get("/hosts?pagination=true&startOffset=5&endOffset=12&fields=ipAddress,repository")
+        .await;
+    let r = &v["response"];
+    assert_eq!(r["totalRecords"], truth.hosts.to_string());
+    assert_eq!(r["returnedRecords"], 7);
+    assert_eq!(r["results"][0]["ipAddress"], all[5]["ipAddress"]);
+    assert!(r["results"][0]["repository"]["id"].is_string() && r["results"][0].get("os").is_none());
+    // Search by IP.
+    let ip = all[3]["ipAddress"].as_str().expect("ip");
+    let (st, v) = c
+        .send(c.req(reqwest::Method::POST, "/hosts/search?pagination=true").json(
+            &json!({"filters": {"and": [{"property": "ip", "operator": "eq", "value": ip}]}}),
+        ))
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(v["response"]["totalRecords"], "1");
+    assert_eq!(v["response"]["results"][0]["uuid"], all[3]["uuid"]);
+    sim.shutdown().await;
+    // Not there before 6.0.
+    let mut cfg = sc_cfg(13, 3);
+    cfg.sc.version = "5.20.0".into();
+    let sim = start(cfg).await;
+    let (st, v) = Sc::keys(&sim).get("/hosts").await;
+    assert_eq!(st, 404);
+    assert_envelope(&v, 147);
+    sim.shutdown().await;
+}
