@@ -182,7 +182,7 @@ impl PluginText {
         } else {
             "No"
         };
-        let risk = capitalized(v["risk_factor"].as_str().unwrap_or("None"));
+        let risk = capitalized(&v["risk_factor"].as_str().unwrap_or("None").to_lowercase());
         let fields = vec![
             ("synopsis", vs(&v["synopsis"])),
             ("description", vs(&v["description"])),

@@ -224,6 +224,10 @@ async fn envelope_and_string_numbers() {
         assert!(ours[k].is_string(), "{k}");
     }
     assert!(ours["severity"]["id"].is_string() && ours["repository"]["id"].is_string());
+    assert!(
+        ["None", "Low", "Medium", "High", "Critical"]
+            .contains(&ours["riskFactor"].as_str().unwrap_or_default())
+    );
     // sumip rows too.
     let body = json!({"type":"vuln","sourceType":"cumulative","query":{"type":"vuln","tool":"sumip","filters":[],"startOffset":0,"endOffset":2}});
     let (_, v) = c.analysis(&body).await;
