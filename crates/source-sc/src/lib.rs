@@ -4,14 +4,20 @@
 //!   with exactly one [`ScAuth`] mode.
 //! - [`parse_api_keys`]: the `accesskey=…; secretkey=…;` string as SC displays it.
 //! - [`wire`]: the SC envelope, analysis pages and rows (numbers-as-strings tolerant).
+//! - [`ScClient`]: the REST client (`x-apikey` or session login, envelope, error codes).
+//! - [`ScSource`]: `check` and `run` (analysis pages in a time window → store batches).
 //! - [`map`]: `vulndetails` rows → findings, `sumip` rows → host assets, with the host and
 //!   finding identity rules.
 #![warn(missing_docs)]
 
+mod client;
 mod config;
 mod keys;
 pub mod map;
+mod source;
 pub mod wire;
 
+pub use client::{ScClient, endpoint, map_error};
 pub use config::{ScAuth, ScConfig, ScSettings};
 pub use keys::{is_key_token, parse_api_keys};
+pub use source::{ScSource, WINDOW_KEY, Window, parse_version};

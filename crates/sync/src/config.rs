@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use tenax_model::SourceKind;
 use tenax_source::secret::is_indirect;
+use tenax_source_sc::ScConfig;
 use tenax_source_vm::VmConfig;
 
 /// The whole configuration file.
@@ -36,6 +37,8 @@ pub struct StoreConfig {
 pub enum SourceConfig {
     /// Tenable Vulnerability Management.
     Vm(VmConfig),
+    /// Tenable Security Center (on-prem).
+    Sc(ScConfig),
 }
 
 impl SourceConfig {
@@ -43,6 +46,7 @@ impl SourceConfig {
     pub fn name(&self) -> &str {
         match self {
             SourceConfig::Vm(c) => &c.name,
+            SourceConfig::Sc(c) => &c.name,
         }
     }
 
@@ -50,12 +54,14 @@ impl SourceConfig {
     pub fn kind(&self) -> SourceKind {
         match self {
             SourceConfig::Vm(_) => SourceKind::Vm,
+            SourceConfig::Sc(_) => SourceKind::Sc,
         }
     }
 
     fn secret_fields(&self) -> Vec<(&'static str, &str)> {
         match self {
             SourceConfig::Vm(c) => c.secret_fields().to_vec(),
+            SourceConfig::Sc(c) => c.secret_fields(),
         }
     }
 }
@@ -205,10 +211,27 @@ mod tests {
     #[test]
     fn parses_a_vm_source_with_defaults() {
         let c = Config::parse("[[sources]]\nname='cloud'\nkind='vm'\n", "t.toml").unwrap();
-        let SourceConfig::Vm(vm) = &c.sources[0];
+        let SourceConfig::Vm(vm) = &c.sources[0] else {
+            panic!("a vm source")
+        };
         assert_eq!(vm.url, "https://cloud.tenable.com");
         assert_eq!(vm.access_key.as_str(), "${TIO_ACCESS_KEY}");
         assert_eq!(vm.num_assets, 500);
+    }
+
+    #[test]
+    fn parses_an_sc_source() {
+        let c = Config::parse(
+            "[[sources]]\nname='onprem'\nkind='sc'\nurl='https://sc.example.com'\napi_keys='${SC_KEYS}'\n",
+            "t.toml",
+        )
+        .unwrap();
+        let SourceConfig::Sc(sc) = &c.sources[0] else {
+            panic!("an sc source")
+        };
+        assert_eq!(sc.page_size, 1000);
+        assert_eq!(c.sources[0].kind(), SourceKind::Sc);
+        assert_eq!(c.sources[0].secret_fields(), [("api_keys", "${SC_KEYS}")]);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use tenax_model::SourceKind;
 use tenax_source::{Result, SourceError, SourceEvent, SourceOutcome, SyncRequest};
+use tenax_source_sc::ScSource;
 use tenax_source_vm::VmSource;
 use tokio::sync::mpsc;
 
@@ -12,6 +13,8 @@ use crate::config::SourceConfig;
 pub enum AnySource {
     /// Tenable Vulnerability Management.
     Vm(VmSource),
+    /// Tenable Security Center.
+    Sc(ScSource),
 }
 
 impl AnySource {
@@ -22,6 +25,10 @@ impl AnySource {
                 let s = c.resolve().map_err(SourceError::Config)?;
                 Ok(AnySource::Vm(VmSource::new(s)?))
             }
+            SourceConfig::Sc(c) => {
+                let s = c.resolve().map_err(SourceError::Config)?;
+                Ok(AnySource::Sc(ScSource::new(s)?))
+            }
         }
     }
 
@@ -29,6 +36,7 @@ impl AnySource {
     pub fn name(&self) -> &str {
         match self {
             AnySource::Vm(s) => s.name(),
+            AnySource::Sc(s) => s.name(),
         }
     }
 
@@ -36,6 +44,7 @@ impl AnySource {
     pub fn kind(&self) -> SourceKind {
         match self {
             AnySource::Vm(_) => SourceKind::Vm,
+            AnySource::Sc(_) => SourceKind::Sc,
         }
     }
 
@@ -49,6 +58,7 @@ impl AnySource {
                 "vm.export.assets_terminated",
                 "vm.export.vulns",
             ],
+            AnySource::Sc(_) => &[tenax_source_sc::WINDOW_KEY],
         }
     }
 
@@ -56,6 +66,7 @@ impl AnySource {
     pub fn window_key(&self) -> &'static str {
         match self {
             AnySource::Vm(_) => tenax_source_vm::WINDOW_KEY,
+            AnySource::Sc(_) => tenax_source_sc::WINDOW_KEY,
         }
     }
 
@@ -63,6 +74,7 @@ impl AnySource {
     pub async fn check(&self) -> Result<Vec<String>> {
         match self {
             AnySource::Vm(s) => s.check().await,
+            AnySource::Sc(s) => s.check().await,
         }
     }
 
@@ -74,6 +86,7 @@ impl AnySource {
     ) -> Result<SourceOutcome> {
         match self {
             AnySource::Vm(s) => s.run(req, tx).await,
+            AnySource::Sc(s) => s.run(req, tx).await,
         }
     }
 }

@@ -1,0 +1,444 @@
+//! HTTP client of the Security Center REST API: `x-apikey` or session login, the envelope,
+//! error codes → one-line errors with what to change, retries.
+
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Method, Url};
+use tenax_source::http::build_client;
+use tenax_source::retry::{Decision, RetryPolicy, parse_retry_after};
+use tenax_source::secret::ExposeSecret;
+use tenax_source::{Result, SourceError};
+use tracing::debug;
+
+use crate::config::{ScAuth, ScSettings};
+use crate::wire::Envelope;
+
+/// A logged-in session: `X-SecurityCenter` token and `TNS_SESSIONID` cookie.
+#[derive(Clone)]
+struct Session {
+    token: String,
+    cookie: Option<String>,
+}
+
+/// The Security Center API client. Cheap to clone (clones share the session).
+#[derive(Clone)]
+pub struct ScClient {
+    http: reqwest::Client,
+    base: Url,
+    auth: ScAuth,
+    headers: HeaderMap,
+    session: Arc<Mutex<Option<Session>>>,
+    retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for ScClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScClient")
+            .field("base", &self.base.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// `METHOD /path` for messages.
+pub fn endpoint(method: &Method, path: &str) -> String {
+    format!("{method} {path}")
+}
+
+impl ScClient {
+    /// Builds the client from validated settings (no request is made).
+    pub fn new(s: &ScSettings) -> Result<Self> {
+        let http = build_client(&s.http)?;
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            reqwest::header::ACCEPT,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Some(v) = s.auth.api_key_header() {
+            let mut h = HeaderValue::from_str(v.expose_secret())
+                .map_err(|_| SourceError::Config("api_keys contain invalid characters".into()))?;
+            h.set_sensitive(true);
+            headers.insert("x-apikey", h);
+        }
+        Ok(Self {
+            http,
+            base: s.base.clone(),
+            auth: s.auth.clone(),
+            headers,
+            session: Arc::new(Mutex::new(None)),
+            retry: s.retry.clone(),
+        })
+    }
+
+    /// Replaces the retry policy (tests use millisecond delays).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// True when logging in with user name and password.
+    pub fn is_session(&self) -> bool {
+        matches!(self.auth, ScAuth::Session { .. })
+    }
+
+    /// True while a session is open.
+    pub fn logged_in(&self) -> bool {
+        self.current_session().is_some()
+    }
+
+    /// The open session's token and cookie, if any (for diagnostics and tests).
+    pub fn session(&self) -> Option<(String, Option<String>)> {
+        self.current_session().map(|s| (s.token, s.cookie))
+    }
+
+    /// Uses an existing session (token and `TNS_SESSIONID` cookie) instead of logging in.
+    pub fn use_session(&self, token: &str, cookie: Option<&str>) {
+        if let Ok(mut s) = self.session.lock() {
+            *s = Some(Session {
+                token: token.to_owned(),
+                cookie: cookie.map(str::to_owned),
+            });
+        }
+    }
+
+    fn current_session(&self) -> Option<Session> {
+        self.session.lock().ok().and_then(|s| s.clone())
+    }
+
+    fn url(&self, path: &str) -> Url {
+        let mut u = self.base.clone();
+        let joined = format!("{}{}", self.base.path().trim_end_matches('/'), path);
+        u.set_path(&joined);
+        u
+    }
+
+    /// One attempt: the envelope's `response` bytes' whole body on success.
+    async fn attempt(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        session: Option<&Session>,
+    ) -> Result<(Bytes, Option<String>)> {
+        let ep = endpoint(method, path);
+        let mut headers = self.headers.clone();
+        if let Some(s) = session {
+            let mut t = HeaderValue::from_str(&s.token)
+                .map_err(|_| SourceError::Config("invalid session token".into()))?;
+            t.set_sensitive(true);
+            headers.insert("X-SecurityCenter", t);
+            if let Some(c) = &s.cookie
+                && let Ok(mut v) = HeaderValue::from_str(&format!("TNS_SESSIONID={c}"))
+            {
+                v.set_sensitive(true);
+                headers.insert(reqwest::header::COOKIE, v);
+            }
+        }
+        let mut req = self
+            .http
+            .request(method.clone(), self.url(path))
+            .headers(headers);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| SourceError::transport(&ep, &e))?;
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let cookie = resp
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| {
+                v.split(';')
+                    .next()
+                    .and_then(|kv| kv.trim().strip_prefix("TNS_SESSIONID="))
+                    .map(str::to_owned)
+            });
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| SourceError::transport(&ep, &e))?;
+        if status == 429 {
+            return Err(SourceError::RateLimited {
+                endpoint: ep,
+                retry_after,
+            });
+        }
+        match serde_json::from_slice::<Envelope<'_>>(&bytes) {
+            Ok(env) => {
+                if let Some((code, msg)) = env.error() {
+                    return Err(map_error(&ep, status, code, &msg, self.is_session()));
+                }
+                if !(200..300).contains(&status) {
+                    return Err(map_error(&ep, status, 0, "", self.is_session()));
+                }
+                Ok((bytes, cookie))
+            }
+            Err(e) => {
+                if (200..300).contains(&status) {
+                    Err(SourceError::Decode {
+                        endpoint: ep,
+                        message: format!("not a Security Center envelope: {e}"),
+                    })
+                } else {
+                    Err(SourceError::Api {
+                        endpoint: ep,
+                        status,
+                        message: text_message(&bytes),
+                    })
+                }
+            }
+        }
+    }
+
+    /// Sends with retries (5xx, 429, resets, timeouts); returns the whole envelope's bytes
+    /// once `error_code` is 0. A session is opened first when logging in by password.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Bytes> {
+        if self.is_session() && self.current_session().is_none() {
+            self.login().await?;
+        }
+        let session = self.current_session();
+        self.send(&method, path, body, session.as_ref())
+            .await
+            .map(|(b, _)| b)
+    }
+
+    async fn send(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        session: Option<&Session>,
+    ) -> Result<(Bytes, Option<String>)> {
+        let mut attempt = 1;
+        loop {
+            match self.attempt(method, path, body, session).await {
+                Ok(r) => return Ok(r),
+                Err(e) => match self.retry.decide_now(attempt, &e) {
+                    Decision::Retry(d) => {
+                        debug!(endpoint = %endpoint(method, path), attempt, delay_ms = d.as_millis() as u64, error = %e, "Retrying request.");
+                        sleep(d).await;
+                        attempt += 1;
+                    }
+                    Decision::GiveUp => return Err(e),
+                },
+            }
+        }
+    }
+
+    /// `POST /rest/token` with user name and password (`releaseSession: false`); keeps the
+    /// token and the `TNS_SESSIONID` cookie for later calls. No-op with API keys.
+    pub async fn login(&self) -> Result<()> {
+        let ScAuth::Session { username, password } = &self.auth else {
+            return Ok(());
+        };
+        let body = serde_json::json!({
+            "username": username,
+            "password": password.expose_secret(),
+            "releaseSession": false,
+        });
+        let path = "/rest/token";
+        let ep = endpoint(&Method::POST, path);
+        let (bytes, cookie) = self.send(&Method::POST, path, Some(&body), None).await?;
+        let env: Envelope<'_> = serde_json::from_slice(&bytes).map_err(|e| decode(&ep, &e))?;
+        let v: serde_json::Value = env.response_as().map_err(|e| decode(&ep, &e))?;
+        let token = match &v["token"] {
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::String(s) if !s.is_empty() => s.clone(),
+            _ => {
+                return Err(SourceError::Decode {
+                    endpoint: ep,
+                    message: "no token in the login answer".into(),
+                });
+            }
+        };
+        if let Ok(mut s) = self.session.lock() {
+            *s = Some(Session { token, cookie });
+        }
+        Ok(())
+    }
+
+    /// `DELETE /rest/token`: ends the session (no-op without one).
+    pub async fn logout(&self) -> Result<()> {
+        let Some(s) = self.session.lock().ok().and_then(|mut s| s.take()) else {
+            return Ok(());
+        };
+        self.attempt(&Method::DELETE, "/rest/token", None, Some(&s))
+            .await
+            .map(drop)
+    }
+
+    /// `GET /rest/system` (authenticated): the `response` object.
+    pub async fn system(&self) -> Result<serde_json::Value> {
+        self.response(Method::GET, "/rest/system", None).await
+    }
+
+    /// `GET /rest/currentUser`: the `response` object.
+    pub async fn current_user(&self) -> Result<serde_json::Value> {
+        self.response(Method::GET, "/rest/currentUser", None).await
+    }
+
+    /// The `response` of a call, parsed as a JSON value.
+    pub async fn response(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value> {
+        let ep = endpoint(&method, path);
+        let bytes = self.call(method, path, body).await?;
+        let env: Envelope<'_> = serde_json::from_slice(&bytes).map_err(|e| decode(&ep, &e))?;
+        env.response_as().map_err(|e| decode(&ep, &e))
+    }
+}
+
+fn decode(ep: &str, e: &serde_json::Error) -> SourceError {
+    SourceError::Decode {
+        endpoint: ep.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+#[allow(clippy::disallowed_methods)]
+async fn sleep(d: std::time::Duration) {
+    tokio::time::sleep(d).await;
+}
+
+/// A non-JSON error body (Apache HTML pages, proxies) shortened to one line.
+fn text_message(body: &[u8]) -> String {
+    let t = one_line(&String::from_utf8_lossy(body));
+    if t.is_empty() { "no message".into() } else { t }
+}
+
+fn one_line(s: &str) -> String {
+    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > 200 {
+        let cut: String = flat.chars().take(200).collect();
+        format!("{cut}…")
+    } else {
+        flat
+    }
+}
+
+/// Maps an SC error (`error_code` of the envelope, HTTP status) to an error naming what to
+/// change.
+pub fn map_error(ep: &str, status: u16, code: i64, msg: &str, session: bool) -> SourceError {
+    let endpoint = ep.to_owned();
+    let said = one_line(msg);
+    let says = if said.is_empty() {
+        String::new()
+    } else {
+        format!(" (Security Center says: {said})")
+    };
+    let unauthorized = |hint: String| SourceError::Unauthorized {
+        endpoint: endpoint.clone(),
+        status,
+        hint,
+    };
+    match code {
+        75 => unauthorized(
+            "API keys are disabled: an administrator must enable System → Configuration → \
+             Security → Allow API Keys (or log in with username and password)"
+                .into(),
+        ),
+        76 => unauthorized(format!(
+            "API keys need Security Center 5.13 or later: log in with username and password \
+             instead{says}"
+        )),
+        74 => unauthorized(format!(
+            "check api_keys (the access key and secret key as Security Center displays them){says}"
+        )),
+        73 => unauthorized(format!(
+            "both a session token and API keys were sent: keep one way to log in{says}"
+        )),
+        12 => unauthorized(if session {
+            format!("the session token is invalid or expired: check username and password{says}")
+        } else {
+            format!("invalid or expired token: check api_keys{says}")
+        }),
+        161 => unauthorized(format!(
+            "bad username or password: check username and password{says}"
+        )),
+        146 => SourceError::Api {
+            endpoint,
+            status,
+            message: format!("invalid query parameters: {}", or_none(&said)),
+        },
+        _ if status == 401 || (status == 400 && code == 0) => unauthorized(format!(
+            "check {}{says}",
+            if session {
+                "username and password"
+            } else {
+                "api_keys"
+            }
+        )),
+        _ if status == 403 => SourceError::Forbidden {
+            endpoint,
+            status,
+            hint: format!(
+                "the user may not read vulnerabilities: give it the Vulnerability Analyst role \
+                 (or a role that can view analysis) and access to the repositories{says}"
+            ),
+        },
+        _ => SourceError::Api {
+            endpoint,
+            status,
+            message: if code != 0 {
+                format!("error {code}: {}", or_none(&said))
+            } else {
+                or_none(&said).to_owned()
+            },
+        },
+    }
+}
+
+fn or_none(s: &str) -> &str {
+    if s.is_empty() { "no message" } else { s }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_map_to_hints() {
+        let e = map_error("GET /rest/system", 403, 75, "disabled", false);
+        assert_eq!(
+            e.to_string(),
+            "GET /rest/system: keys rejected (HTTP 403): API keys are disabled: an administrator \
+             must enable System → Configuration → Security → Allow API Keys (or log in with \
+             username and password)"
+        );
+        assert!(e.is_config());
+        let e = map_error(
+            "POST /rest/analysis",
+            403,
+            146,
+            "The filter 'x' is invalid.\n",
+            false,
+        );
+        assert_eq!(
+            e.to_string(),
+            "POST /rest/analysis: HTTP 403: invalid query parameters: The filter 'x' is invalid."
+        );
+        assert!(!e.is_retryable());
+        let e = map_error("GET /rest/x", 403, 0, "", false);
+        assert!(matches!(e, SourceError::Forbidden { .. }));
+        let e = map_error("GET /rest/x", 503, 0, "", false);
+        assert!(e.is_retryable());
+    }
+}
