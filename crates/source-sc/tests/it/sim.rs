@@ -1,0 +1,317 @@
+//! The SC connector against the simulator, through the sync engine: exact counts, paging,
+//! the overlap window after changes, every auth/error code, session login and logout.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+use tenax_model::{Finding, FindingState};
+use tenax_sim::{DEFAULT_SC_PASSWORD, DEFAULT_SC_USERNAME, ScOptions, Sim, SimConfig};
+use tenax_source::retry::RetryPolicy;
+use tenax_source_sc::{ScConfig, ScSource};
+use tenax_store::{AssetFilter, FindingFilter, RunMode, RunStatus, SqliteStore, Store};
+use tenax_sync::{AnySource, RunOptions, RunSummary, run_source};
+
+struct Env {
+    sim: Sim,
+    store: Option<Box<dyn Store>>,
+    _dir: tempfile::TempDir,
+}
+
+async fn env_with(sc: ScOptions, faults: &str) -> Env {
+    let cfg = SimConfig {
+        seed: 11,
+        assets: 10,
+        faults: faults.parse().expect("valid fault spec"),
+        sc,
+        ..SimConfig::default()
+    };
+    let sim = Sim::start(cfg).await.expect("simulator starts");
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_path(&dir.path().join("t.db")).unwrap();
+    Env {
+        sim,
+        store: Some(Box::new(store)),
+        _dir: dir,
+    }
+}
+
+fn opts(hosts: usize) -> ScOptions {
+    ScOptions {
+        hosts,
+        ..ScOptions::default()
+    }
+}
+
+fn source(cfg: &ScConfig) -> ScSource {
+    ScSource::new(cfg.resolve().unwrap())
+        .unwrap()
+        .with_retry(RetryPolicy::fast())
+}
+
+fn keys_config(sim: &Sim, page_size: u32) -> ScConfig {
+    let mut c = ScConfig::new("onprem", &sim.sc_url(), &sim.sc_api_keys());
+    c.page_size = page_size;
+    c
+}
+
+fn session_config(sim: &Sim, password: &str) -> ScConfig {
+    let mut c = ScConfig::new("onprem", &sim.sc_url(), "");
+    c.api_keys = None;
+    c.username = Some(DEFAULT_SC_USERNAME.into());
+    c.password = Some(password.into());
+    c
+}
+
+impl Env {
+    async fn sync(&mut self, src: &ScSource, full: bool) -> RunSummary {
+        let store = self.store.take().unwrap();
+        let opts = RunOptions {
+            full,
+            ..RunOptions::default()
+        };
+        let (store, r) = run_source(store, &AnySource::Sc(src.clone()), &opts).await;
+        self.store = Some(store);
+        r.expect("the store works")
+    }
+
+    fn store(&self) -> &dyn Store {
+        self.store.as_deref().unwrap()
+    }
+
+    fn count(&self, states: &[FindingState]) -> u64 {
+        self.store()
+            .count_findings(&FindingFilter {
+                states: states.to_vec(),
+                ..FindingFilter::default()
+            })
+            .unwrap()
+    }
+
+    fn findings(&self) -> BTreeMap<String, Finding> {
+        let mut out = BTreeMap::new();
+        self.store()
+            .for_each_finding(&FindingFilter::default(), &mut |f: Finding| {
+                out.insert(f.id.clone(), f);
+                Ok(())
+            })
+            .unwrap();
+        out
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_sync_counts_match_truth_for_every_page_size() {
+    for page_size in [1, 7, 1000] {
+        let mut e = env_with(opts(8), "").await;
+        let t = e.sim.sc_truth();
+        assert!(t.open > 0 && t.reopened > 0 && t.patched > 0, "{t:?}");
+        let src = source(&keys_config(&e.sim, page_size));
+        let r = e.sync(&src, false).await;
+        assert_eq!(r.status, RunStatus::Succeeded, "{page_size}: {}", r.message);
+        assert_eq!(r.mode, RunMode::Full);
+        assert_eq!(r.findings.expected, Some(t.cumulative + t.patched));
+        assert_eq!(r.findings.stored, t.cumulative + t.patched);
+        assert_eq!(r.assets.expected, Some(t.hosts));
+        assert_eq!(r.assets.stored, t.hosts);
+        assert_eq!(e.count(&[FindingState::Open]), t.open, "{page_size}");
+        assert_eq!(e.count(&[FindingState::Reopened]), t.reopened);
+        assert_eq!(e.count(&[FindingState::Fixed]), t.patched);
+        assert_eq!(
+            e.store().count_assets(&AssetFilter::default()).unwrap(),
+            t.hosts
+        );
+        // A second full run stores the same rows again: no duplicates.
+        let r = e.sync(&src, true).await;
+        assert_eq!(r.status, RunStatus::Succeeded, "{}", r.message);
+        assert_eq!(e.count(&[]), t.cumulative + t.patched);
+        e.sim.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_page_is_asked_again() {
+    let mut e = env_with(opts(6), "sc-short:page=2").await;
+    let t = e.sim.sc_truth();
+    let src = source(&keys_config(&e.sim, 5));
+    let r = e.sync(&src, false).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{}", r.message);
+    assert_eq!(r.findings.stored, t.cumulative + t.patched);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resync_after_changes_stores_them_without_duplicates() {
+    let mut e = env_with(opts(40), "").await;
+    let src = source(&keys_config(&e.sim, 50));
+    let r = e.sync(&src, false).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{}", r.message);
+    let before = e.findings();
+    let m = e.sim.sc_mutate(60);
+    assert!(m.fixed + m.reopened + m.new > 0, "{m:?}");
+    let t = e.sim.sc_truth();
+    let r = e.sync(&src, false).await;
+    assert_eq!(r.mode, RunMode::Incremental);
+    assert_eq!(r.status, RunStatus::Succeeded, "{}", r.message);
+    let changed = m.reopened + m.new + m.changed + m.fixed;
+    assert_eq!(r.findings.expected, Some(changed));
+    assert_eq!(r.findings.stored, changed);
+    assert_eq!(e.count(&[FindingState::Fixed]), t.patched);
+    let after = e.findings();
+    // Findings of hosts with a uuid keep their id when a DHCP host changes IP; only the new
+    // vulnerabilities (and rows of IP-only hosts that moved) add ids.
+    let new_ids: Vec<&Finding> = after
+        .values()
+        .filter(|f| !before.contains_key(&f.id))
+        .collect();
+    let uuid_new = new_ids.iter().filter(|f| !f.asset_id.contains(':')).count() as u64;
+    assert!(uuid_new <= m.new, "{uuid_new} > {}", m.new);
+    assert!(new_ids.len() as u64 >= m.new);
+    let stale_ip_only = new_ids.len() as u64 - m.new;
+    assert_eq!(
+        e.count(&[FindingState::Open, FindingState::Reopened]),
+        t.cumulative + stale_ip_only
+    );
+    if m.moved_hosts > 0 {
+        let moved_with_uuid = after.values().filter(|f| {
+            !f.asset_id.contains(':')
+                && before
+                    .get(&f.id)
+                    .is_some_and(|b| b.ipv4 != f.ipv4 && b.asset_id == f.asset_id)
+        });
+        // Every moved finding with a uuid kept its id (it was updated, not duplicated).
+        for f in moved_with_uuid {
+            assert_eq!(after.values().filter(|g| g.id == f.id).count(), 1);
+        }
+    }
+    // A third run without changes stores nothing new.
+    let r = e.sync(&src, false).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{}", r.message);
+    assert_eq!(e.findings().len(), after.len());
+}
+
+async fn check_err(sc: ScOptions, cfg: impl FnOnce(&Sim) -> ScConfig) -> String {
+    let e = env_with(sc, "").await;
+    let src = source(&cfg(&e.sim));
+    let err = src.check().await.expect_err("check fails");
+    err.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_errors_are_one_line_with_what_to_change() {
+    let disabled = ScOptions {
+        api_keys_enabled: false,
+        ..opts(2)
+    };
+    let e = check_err(disabled, |s| keys_config(s, 1000)).await;
+    assert_eq!(
+        e,
+        "GET /rest/system: keys rejected (HTTP 403): API keys are disabled: an administrator \
+         must enable System → Configuration → Security → Allow API Keys (or log in with \
+         username and password)"
+    );
+
+    let old = ScOptions {
+        version: "5.12.0".into(),
+        ..opts(2)
+    };
+    let e = check_err(old, |s| keys_config(s, 1000)).await;
+    assert!(
+        e.starts_with(
+            "GET /rest/system: keys rejected (HTTP 403): API keys need Security Center 5.13 or \
+             later: log in with username and password instead (Security Center says: API key \
+             authentication is not supported"
+        ),
+        "{e}"
+    );
+
+    let e = check_err(opts(2), |s| {
+        ScConfig::new(
+            "onprem",
+            &s.sc_url(),
+            "accesskey=00000000000000000000000000000000; secretkey=11111111111111111111111111111111;",
+        )
+    })
+    .await;
+    assert_eq!(
+        e,
+        "GET /rest/system: keys rejected (HTTP 403): check api_keys (the access key and secret \
+         key as Security Center displays them) (Security Center says: Invalid API key: the \
+         access key or secret key is not valid.)"
+    );
+
+    let e = check_err(opts(2), |s| session_config(s, "wrong-password")).await;
+    assert_eq!(
+        e,
+        "POST /rest/token: keys rejected (HTTP 403): bad username or password: check username \
+         and password (Security Center says: Invalid login credentials)"
+    );
+
+    // An expired/unknown session token.
+    let sim = env_with(opts(2), "").await.sim;
+    let src = source(&session_config(&sim, DEFAULT_SC_PASSWORD));
+    src.client().use_session("123456789", Some("00"));
+    let e = src.client().system().await.unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "GET /rest/system: keys rejected (HTTP 403): the session token is invalid or expired: \
+         check username and password (Security Center says: This request contains an invalid \
+         token.)"
+    );
+
+    // A session token and API keys together.
+    let src = source(&keys_config(&sim, 1000));
+    src.client().use_session("123456789", None);
+    let e = src.client().system().await.unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "GET /rest/system: keys rejected (HTTP 400): both a session token and API keys were \
+         sent: keep one way to log in (Security Center says: Both a session token and API keys \
+         were provided. Use only one authentication method.)"
+    );
+
+    // A bad filter: SC's message is quoted.
+    let src = source(&keys_config(&sim, 1000));
+    let body = json!({"type": "vuln", "sourceType": "cumulative", "query": {"type": "vuln", "tool": "vulndetails", "filters": [{"filterName": "bogus", "operator": "=", "value": "1"}]}});
+    let e = src
+        .client()
+        .response(reqwest::Method::POST, "/rest/analysis", Some(&body))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with(
+            "POST /rest/analysis: HTTP 403: invalid query parameters: Invalid parameters \
+             specified for vuln query. The filter 'bogus' is invalid"
+        ),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_versions_refuse_api_keys_and_accept_a_session() {
+    let old = ScOptions {
+        version: "5.12.0".into(),
+        ..opts(4)
+    };
+    let mut e = env_with(old, "").await;
+    let src = source(&session_config(&e.sim, DEFAULT_SC_PASSWORD));
+    let lines = src.check().await.expect("session check works");
+    assert_eq!(
+        lines[0],
+        "reachable over plain HTTP (loopback), session login accepted (Security Center 5.12.0)"
+    );
+    assert!(lines[1].starts_with("user tenax (role "), "{lines:?}");
+    assert!(!src.client().logged_in(), "check logs out");
+
+    // The sync logs in, uses the session and logs out: the token is dead afterwards.
+    src.client().login().await.unwrap();
+    let (token, cookie) = src.client().session().expect("a session");
+    let t = e.sim.sc_truth();
+    let r = e.sync(&src, false).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{}", r.message);
+    assert_eq!(r.findings.stored, t.cumulative + t.patched);
+    assert!(!src.client().logged_in());
+    let again = source(&session_config(&e.sim, DEFAULT_SC_PASSWORD));
+    again.client().use_session(&token, cookie.as_deref());
+    let err = again.client().system().await.unwrap_err().to_string();
+    assert!(err.contains("invalid or expired"), "{err}");
+}
