@@ -357,9 +357,17 @@ async fn demo(cli: &Cli, a: &DemoArgs) -> Result<u8, Failure> {
     let (ak, sk) = sim.vm_keys();
     let mut vm = tenax_source_vm::VmConfig::new("demo-vm", &sim.vm_url(), &ak, &sk);
     vm.num_assets = 200;
+    // The Security Center side of the same simulator.
+    let sc = tenax_source_sc::ScConfig::new("demo-sc", &sim.sc_url(), &sim.sc_api_keys());
     let store = open_store(cli, None)?;
     // Each demo starts a fresh simulator: sync it whole.
-    let code = sync(cli, store, &[SourceConfig::Vm(vm)], true).await?;
+    let code = sync(
+        cli,
+        store,
+        &[SourceConfig::Vm(vm), SourceConfig::Sc(sc)],
+        true,
+    )
+    .await?;
     if !cli.quiet {
         println!(
             "\nStored in {}. Try: tenax findings --severity critical --limit 10   |   tenax runs",

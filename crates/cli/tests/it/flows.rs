@@ -69,7 +69,9 @@ async fn demo_syncs_the_simulator_and_findings_print_as_ndjson() {
     );
 
     let o = c
-        .run(&["findings", "--format", "ndjson", "--db", &db])
+        .run(&[
+            "findings", "--format", "ndjson", "--db", &db, "--source", "demo-vm",
+        ])
         .await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = stdout(&o);
@@ -91,9 +93,12 @@ async fn demo_syncs_the_simulator_and_findings_print_as_ndjson() {
 
     let o = c.run(&["runs", "--db", &db, "--format", "json"]).await;
     let runs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(runs[0]["status"], "succeeded");
-    assert_eq!(runs[0]["findings"]["stored"], truth.findings);
-    assert_eq!(runs[0]["findings"]["expected"], truth.findings);
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert!(runs.iter().all(|r| r["status"] == "succeeded"), "{runs:?}");
+    let vm_run = runs.iter().find(|r| r["source"] == "demo-vm").unwrap();
+    assert_eq!(vm_run["findings"]["stored"], truth.findings);
+    assert_eq!(vm_run["findings"]["expected"], truth.findings);
 
     for format in ["table", "json", "csv"] {
         let o = c
@@ -113,7 +118,7 @@ async fn demo_syncs_the_simulator_and_findings_print_as_ndjson() {
     }
     let o = c
         .run(&[
-            "findings", "--format", "csv", "--db", &db, "--state", "fixed",
+            "findings", "--format", "csv", "--db", &db, "--state", "fixed", "--source", "demo-vm",
         ])
         .await;
     let mut csv = csv::Reader::from_reader(&o.stdout[..]);
