@@ -353,6 +353,16 @@ async fn demo(cli: &Cli, a: &DemoArgs) -> Result<u8, Failure> {
             truth.reopened,
             truth.fixed
         );
+        let sc = sim.sc_truth();
+        println!(
+            "               Security Center at {}/rest ({} repositories, {} hosts; {} current \
+             findings, {} patched).",
+            sim.sc_url(),
+            sc.repositories,
+            sc.hosts,
+            sc.cumulative,
+            sc.patched
+        );
     }
     let (ak, sk) = sim.vm_keys();
     let mut vm = tenax_source_vm::VmConfig::new("demo-vm", &sim.vm_url(), &ak, &sk);
