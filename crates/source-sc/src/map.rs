@@ -15,34 +15,14 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use tenax_model::{
-    Asset, Finding, FindingState, Severity, SourceKind, Timestamp, finding_key, non_empty,
-    normalize_mac, parse_timestamp,
+    Asset, Finding, FindingState, Severity, SourceKind, finding_key, non_empty, normalize_mac,
 };
+
+use tenax_source::map::{opt_str, opt_text, opt_time};
 
 use crate::wire::{self, parse_f64, parse_i64};
 
-/// Why a row could not be mapped (the row is skipped and counted).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum MapError {
-    /// The row is not valid JSON of the expected shape.
-    #[error("record {index}: {message}")]
-    Json {
-        /// Position in its page run.
-        index: u64,
-        /// serde's message with line/column.
-        message: String,
-    },
-    /// A required field is missing or unusable.
-    #[error("record {index}: {field} {problem}")]
-    Field {
-        /// Position in its page run.
-        index: u64,
-        /// JSON path of the field.
-        field: &'static str,
-        /// What is wrong.
-        problem: String,
-    },
-}
+pub use tenax_source::map::MapError;
 
 /// The analysis `sourceType` a row came from; it decides the finding state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,23 +43,8 @@ impl ScSourceType {
     }
 }
 
-fn s(c: &Option<Cow<'_, str>>) -> Option<String> {
-    non_empty(c.as_deref())
-}
-
-fn ts(c: &Option<Cow<'_, str>>) -> Option<Timestamp> {
-    c.as_deref().and_then(parse_timestamp)
-}
-
 fn score(c: &Option<Cow<'_, str>>) -> Option<f64> {
     c.as_deref().and_then(parse_f64)
-}
-
-/// Long text is kept exactly; only blank becomes `None`.
-fn text(c: &Option<Cow<'_, str>>) -> Option<String> {
-    c.as_deref()
-        .filter(|t| !t.trim().is_empty())
-        .map(str::to_owned)
 }
 
 /// `pluginText` without the `<plugin_output>` wrapper SC puts around the output.
@@ -133,12 +98,14 @@ fn host_identity(
     uuid: &Option<Cow<'_, str>>,
     ip: &Option<Cow<'_, str>>,
 ) -> Result<(String, String), &'static str> {
-    let repo = repository.and_then(|r| s(&r.id)).ok_or("repository.id")?;
-    if let Some(u) = s(host_uuid).or_else(|| s(uuid)) {
+    let repo = repository
+        .and_then(|r| opt_str(&r.id))
+        .ok_or("repository.id")?;
+    if let Some(u) = opt_str(host_uuid).or_else(|| opt_str(uuid)) {
         let scope = format!("{repo}:{u}");
         return Ok((u, scope));
     }
-    let ip = s(ip).ok_or("ip")?;
+    let ip = opt_str(ip).ok_or("ip")?;
     let id = format!("{repo}:{ip}");
     Ok((id.clone(), id))
 }
@@ -160,7 +127,10 @@ pub fn to_finding(
         Some(t) => parse_i64(t).ok_or_else(|| field("pluginID", "is not a number"))?,
     };
     let sev = w.severity.as_ref();
-    let severity = match (sev.and_then(|x| s(&x.id)), sev.and_then(|x| s(&x.name))) {
+    let severity = match (
+        sev.and_then(|x| opt_str(&x.id)),
+        sev.and_then(|x| opt_str(&x.name)),
+    ) {
         (Some(id), _) => parse_i64(&id)
             .and_then(Severity::from_id)
             .ok_or_else(|| field("severity.id", "is not 0..4"))?,
@@ -186,7 +156,7 @@ pub fn to_finding(
             };
             (state, None)
         }
-        ScSourceType::Patched => (FindingState::Fixed, ts(&w.last_mitigated)),
+        ScSourceType::Patched => (FindingState::Fixed, opt_time(&w.last_mitigated)),
     };
     Ok(Finding {
         source: source.to_owned(),
@@ -195,8 +165,8 @@ pub fn to_finding(
         asset_id,
         unified_asset_id: None,
         plugin_id,
-        plugin_name: s(&w.plugin_name),
-        plugin_family: w.family.as_ref().and_then(|f| s(&f.name)),
+        plugin_name: opt_str(&w.plugin_name),
+        plugin_family: w.family.as_ref().and_then(|f| opt_str(&f.name)),
         severity,
         state,
         port,
@@ -206,13 +176,13 @@ pub fn to_finding(
         cvss3_base_score: score(&w.cvss_v3_base_score),
         cvss2_base_score: score(&w.base_score),
         vpr_score: score(&w.vpr_score),
-        first_found: ts(&w.first_seen),
-        last_found: ts(&w.last_seen),
+        first_found: opt_time(&w.first_seen),
+        last_found: opt_time(&w.last_seen),
         last_fixed,
-        hostname: s(&w.dns_name).or_else(|| w.netbios_name.as_deref().and_then(netbios_host)),
-        ipv4: s(&w.ip),
-        synopsis: text(&w.synopsis),
-        solution: text(&w.solution),
+        hostname: opt_str(&w.dns_name).or_else(|| w.netbios_name.as_deref().and_then(netbios_host)),
+        ipv4: opt_str(&w.ip),
+        synopsis: opt_text(&w.synopsis),
+        solution: opt_text(&w.solution),
         output: w.plugin_text.as_deref().and_then(plugin_output),
     })
 }
@@ -234,7 +204,7 @@ pub fn to_host_asset(
         })?;
     let mut fqdns = Vec::new();
     let mut hostnames = Vec::new();
-    if let Some(dns) = s(&w.dns_name) {
+    if let Some(dns) = opt_str(&w.dns_name) {
         if dns.contains('.') {
             fqdns.push(dns);
         } else {
@@ -248,7 +218,7 @@ pub fn to_host_asset(
         hostnames.push(nb);
     }
     let (mut ipv4s, mut ipv6s) = (Vec::new(), Vec::new());
-    if let Some(ip) = s(&w.ip) {
+    if let Some(ip) = opt_str(&w.ip) {
         if ip.contains(':') {
             ipv6s.push(ip);
         } else {
@@ -261,10 +231,14 @@ pub fn to_host_asset(
         .and_then(normalize_mac)
         .into_iter()
         .collect();
-    let operating_systems = s(&w.os).or_else(|| s(&w.os_cpe)).into_iter().collect();
-    let last_seen = ts(&w.last_scan).or_else(|| ts(&w.last_auth_run).max(ts(&w.last_unauth_run)));
+    let operating_systems = opt_str(&w.os)
+        .or_else(|| opt_str(&w.os_cpe))
+        .into_iter()
+        .collect();
+    let last_seen = opt_time(&w.last_scan)
+        .or_else(|| opt_time(&w.last_auth_run).max(opt_time(&w.last_unauth_run)));
     let mut tags = BTreeMap::new();
-    if let Some(name) = w.repository.as_ref().and_then(|r| s(&r.name)) {
+    if let Some(name) = w.repository.as_ref().and_then(|r| opt_str(&r.name)) {
         tags.insert("repository".to_owned(), name);
     }
     let name = fqdns

@@ -4,49 +4,14 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use tenax_model::{
-    Asset, Finding, FindingState, Severity, SourceKind, Timestamp, finding_key, non_empty,
-    normalize_mac, parse_timestamp,
+    Asset, Finding, FindingState, Severity, SourceKind, finding_key, non_empty, normalize_mac,
 };
+
+use tenax_source::map::{opt_str, opt_text, opt_time};
 
 use crate::wire;
 
-/// Why a record could not be mapped (the record is skipped and counted).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum MapError {
-    /// The record is not valid JSON of the expected shape.
-    #[error("record {index}: {message}")]
-    Json {
-        /// Position in its chunk.
-        index: u64,
-        /// serde's message with line/column.
-        message: String,
-    },
-    /// A required field is missing or unusable.
-    #[error("record {index}: {field} {problem}")]
-    Field {
-        /// Position in its chunk.
-        index: u64,
-        /// JSON path of the field.
-        field: &'static str,
-        /// What is wrong.
-        problem: String,
-    },
-}
-
-fn s(c: &Option<Cow<'_, str>>) -> Option<String> {
-    non_empty(c.as_deref())
-}
-
-/// Long text (output, synopsis, solution) is kept exactly; only blank becomes `None`.
-fn text(c: &Option<Cow<'_, str>>) -> Option<String> {
-    c.as_deref()
-        .filter(|t| !t.trim().is_empty())
-        .map(str::to_owned)
-}
-
-fn ts(c: &Option<Cow<'_, str>>) -> Option<Timestamp> {
-    c.as_deref().and_then(parse_timestamp)
-}
+pub use tenax_source::map::MapError;
 
 fn list(v: &Option<Vec<Cow<'_, str>>>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -67,7 +32,7 @@ pub fn to_finding(source: &str, index: u64, w: &wire::Finding<'_>) -> Result<Fin
         field,
         problem: problem.to_owned(),
     };
-    let asset_id = s(&w.asset.uuid).ok_or_else(|| field("asset.uuid", "is missing"))?;
+    let asset_id = opt_str(&w.asset.uuid).ok_or_else(|| field("asset.uuid", "is missing"))?;
     let plugin_id = w
         .plugin
         .id
@@ -112,25 +77,25 @@ pub fn to_finding(source: &str, index: u64, w: &wire::Finding<'_>) -> Result<Fin
         asset_id,
         unified_asset_id: None,
         plugin_id,
-        plugin_name: s(&w.plugin.name),
-        plugin_family: s(&w.plugin.family),
+        plugin_name: opt_str(&w.plugin.name),
+        plugin_family: opt_str(&w.plugin.family),
         severity,
         state,
         port,
         protocol,
-        service: s(&w.port.service),
+        service: opt_str(&w.port.service),
         cves,
         cvss3_base_score: w.plugin.cvss3_base_score,
         cvss2_base_score: w.plugin.cvss_base_score,
         vpr_score: w.plugin.vpr.as_ref().and_then(|v| v.score),
-        first_found: ts(&w.first_found),
-        last_found: ts(&w.last_found),
-        last_fixed: ts(&w.last_fixed),
-        hostname: s(&w.asset.hostname).or_else(|| s(&w.asset.fqdn)),
-        ipv4: s(&w.asset.ipv4),
-        synopsis: text(&w.plugin.synopsis),
-        solution: text(&w.plugin.solution),
-        output: text(&w.output),
+        first_found: opt_time(&w.first_found),
+        last_found: opt_time(&w.last_found),
+        last_fixed: opt_time(&w.last_fixed),
+        hostname: opt_str(&w.asset.hostname).or_else(|| opt_str(&w.asset.fqdn)),
+        ipv4: opt_str(&w.asset.ipv4),
+        synopsis: opt_text(&w.plugin.synopsis),
+        solution: opt_text(&w.plugin.solution),
+        output: opt_text(&w.output),
     })
 }
 
@@ -156,7 +121,7 @@ pub fn to_asset(source: &str, w: &wire::Asset<'_>) -> Asset {
         .cloned();
     let mut tags: BTreeMap<String, String> = BTreeMap::new();
     for t in w.tags.iter().flatten() {
-        let (Some(k), Some(v)) = (s(&t.key), s(&t.value)) else {
+        let (Some(k), Some(v)) = (opt_str(&t.key), opt_str(&t.value)) else {
             continue;
         };
         tags.entry(k)
@@ -182,11 +147,11 @@ pub fn to_asset(source: &str, w: &wire::Asset<'_>) -> Asset {
         vendor: None,
         model: None,
         firmware: None,
-        first_seen: ts(&w.first_seen),
-        last_seen: ts(&w.last_seen),
+        first_seen: opt_time(&w.first_seen),
+        last_seen: opt_time(&w.last_seen),
         tags,
         risk: w.acr_score,
-        deleted_at: ts(&w.deleted_at).or_else(|| ts(&w.terminated_at)),
+        deleted_at: opt_time(&w.deleted_at).or_else(|| opt_time(&w.terminated_at)),
     }
 }
 

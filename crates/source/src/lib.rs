@@ -15,6 +15,7 @@ mod error;
 mod event;
 pub mod http;
 pub mod json_array;
+pub mod map;
 pub mod retry;
 pub mod secret;
 
