@@ -21,7 +21,7 @@ TENAX=target/release/tenax
 $TENAX sim --assets "$ASSETS" --seed 42 --chunk-interval-ms 1 --write-config "$WORK/tenax.toml" >"$WORK/sim.out" 2>&1 &
 SIM_PID=$!
 for _ in $(seq 1 600); do grep -q "wrote" "$WORK/sim.out" 2>/dev/null && break; sleep 0.1; done
-URL=$(grep -o '^url = "http[^"]*"' "$WORK/tenax.toml" | cut -d'"' -f2)
+URL=$(grep -o '^url = "http[^"]*"' "$WORK/tenax.toml" | head -1 | cut -d'"' -f2)
 AK=$(grep -o 'access_key = "[^"]*"' "$WORK/tenax.toml" | cut -d'"' -f2)
 SK=$(grep -o 'secret_key = "[^"]*"' "$WORK/tenax.toml" | cut -d'"' -f2)
 FINDINGS=$(grep -o '[0-9]* findings' "$WORK/sim.out" | head -1 | cut -d' ' -f1)
@@ -31,7 +31,7 @@ echo "simulator: $URL, $ASSETS assets, $FINDINGS findings"
 
 # tenax: full sync into a fresh SQLite file (parse, map, compress raw JSON, store, reconcile).
 /usr/bin/time -f '%e %M' -o "$WORK/tenax.time" \
-  $TENAX --config "$WORK/tenax.toml" --db "sqlite://$WORK/bench.db" --no-progress -q sync
+  $TENAX --config "$WORK/tenax.toml" --db "sqlite://$WORK/bench.db" --no-progress -q sync sim-vm
 read -r T_SECS T_RSS <"$WORK/tenax.time"
 T_STORED=$($TENAX --db "sqlite://$WORK/bench.db" runs --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["findings"]["stored"])')
 

@@ -281,13 +281,17 @@ async fn start_sim(a: &SimArgs) -> Result<tenax_sim::Sim, Failure> {
         .map_err(|e| Failure::config(format!("simulator: {e}")))
 }
 
-fn sim_config_toml(sim: &tenax_sim::Sim, name: &str) -> String {
+fn sim_config_toml(sim: &tenax_sim::Sim) -> String {
     let (ak, sk) = sim.vm_keys();
     format!(
         "# Written by `tenax sim`: points at the simulator on loopback.\n\
          [store]\nurl = \"sqlite://./tenax.db\"\n\n\
-         [[sources]]\nname = \"{name}\"\nkind = \"vm\"\nurl = \"{}\"\naccess_key = \"{ak}\"\nsecret_key = \"{sk}\"\n",
-        sim.vm_url()
+         [[sources]]\nname = \"sim-vm\"\nkind = \"vm\"\nurl = \"{}\"\n\
+         access_key = \"{ak}\"\nsecret_key = \"{sk}\"\n\n\
+         [[sources]]\nname = \"sim-sc\"\nkind = \"sc\"\nurl = \"{}\"\napi_keys = \"{}\"\n",
+        sim.vm_url(),
+        sim.sc_url(),
+        sim.sc_api_keys()
     )
 }
 
@@ -317,10 +321,10 @@ async fn sim(a: &SimArgs) -> Result<u8, Failure> {
         sim.vm_url()
     );
     if let Some(path) = &a.write_config {
-        write_private(path, &sim_config_toml(&sim, "sim-vm"))?;
+        write_private(path, &sim_config_toml(&sim))?;
         println!("  wrote {} (mode 0600)", path.display());
     } else {
-        println!("\n{}", sim_config_toml(&sim, "sim-vm"));
+        println!("\n{}", sim_config_toml(&sim));
     }
     println!("Ctrl-C stops the simulator.");
     let _ = tokio::signal::ctrl_c().await;

@@ -286,6 +286,49 @@ async fn check_reports_what_it_proved() {
     assert!(!out.contains(&sk));
 }
 
+/// The README's flow: `tenax sim --write-config` in one terminal, `tenax check` and
+/// `tenax sync` in another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sim_write_config_then_check_and_sync_both_products() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let c = Cmd::new();
+    let cfg = c.path("tenax.toml");
+    let cfg_s = cfg.display().to_string();
+    let mut sim = c
+        .command(&["sim", "--assets", "50", "--write-config", &cfg_s])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(sim.stdout.take().unwrap()).lines();
+    let wrote = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(l)) = lines.next_line().await {
+            if l.contains("wrote") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(wrote.ok(), Some(true), "the simulator wrote its config");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&cfg).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+
+    let o = c.run(&["check"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("sim-vm (vm): ok") && out.contains("sim-sc (sc): ok"),
+        "{out}"
+    );
+
+    let o = c.run(&["sync", "--db", &c.db(), "--no-progress"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(out.matches("succeeded").count(), 2, "{out}");
+    sim.start_kill().unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partial_run_exits_1() {
     let s = sim(100, "export:error", 2).await;
