@@ -7,7 +7,7 @@ use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, Url};
 use tenax_source::http::build_client;
-use tenax_source::retry::{Decision, RetryPolicy, parse_retry_after};
+use tenax_source::retry::{Decision, RetryPolicy, parse_retry_after, sleep};
 use tenax_source::secret::ExposeSecret;
 use tenax_source::{Result, SourceError};
 use tracing::debug;
@@ -311,11 +311,6 @@ fn decode(ep: &str, e: &serde_json::Error) -> SourceError {
         endpoint: ep.to_owned(),
         message: e.to_string(),
     }
-}
-
-#[allow(clippy::disallowed_methods)]
-async fn sleep(d: std::time::Duration) {
-    tokio::time::sleep(d).await;
 }
 
 /// A non-JSON error body (Apache HTML pages, proxies) shortened to one line.

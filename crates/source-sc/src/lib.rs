@@ -20,4 +20,5 @@ pub mod wire;
 pub use client::{ScClient, endpoint, map_error};
 pub use config::{ScAuth, ScConfig, ScSettings};
 pub use keys::{is_key_token, parse_api_keys};
-pub use source::{ScSource, WINDOW_KEY, Window, parse_version};
+pub use source::{ScSource, WINDOW_KEY, parse_version};
+pub use tenax_source::Window;

@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use reqwest::Method;
-use serde::{Deserialize, Serialize};
+
 use serde_json::json;
 use tenax_source::retry::RetryPolicy;
 use tenax_source::{
-    Progress, Result, SourceBatch, SourceError, SourceEvent, SourceOutcome, SyncRequest,
+    Progress, Result, SourceBatch, SourceError, SourceEvent, SourceOutcome, SyncRequest, Window,
+    WindowStart,
 };
 use tokio::sync::mpsc;
 use tracing::{info, warn};
@@ -22,13 +23,6 @@ use crate::wire::{AnalysisPage, Envelope};
 
 /// Checkpoint key of the incremental window.
 pub const WINDOW_KEY: &str = "sc.window";
-
-/// The incremental window checkpoint: the next run starts at `since` minus the overlap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Window {
-    /// Unix seconds: the end of the last complete run's window.
-    pub since: i64,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
@@ -155,16 +149,13 @@ impl ScSource {
         tx: &mpsc::Sender<SourceEvent>,
     ) -> Result<SourceOutcome> {
         let now = Utc::now().timestamp();
-        let prev = req
-            .checkpoints
-            .get(WINDOW_KEY)
-            .and_then(|v| serde_json::from_value::<Window>(v.clone()).ok());
-        let full = req.full || prev.is_none();
-        let since = match prev {
-            Some(w) if !req.full => w.since - self.settings.overlap.as_secs() as i64,
-            _ => now - self.settings.lookback.as_secs() as i64,
-        };
-        let since = since.max(0);
+        let WindowStart { since, full } = Window::plan(
+            req,
+            WINDOW_KEY,
+            now,
+            self.settings.lookback,
+            self.settings.overlap,
+        );
         info!(source = %self.settings.name, full, since, "Starting SC sync.");
         let range = format!("{since}-{now}");
         let filter = |name: &str, value: &str| json!({"id": name, "filterName": name, "operator": "=", "type": "vuln", "isPredefined": true, "value": value});

@@ -4,7 +4,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, Response, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use tenax_source::http::build_client;
-use tenax_source::retry::{Decision, RetryPolicy, parse_retry_after};
+use tenax_source::retry::{Decision, RetryPolicy, parse_retry_after, sleep};
 use tenax_source::secret::ExposeSecret;
 use tenax_source::{Result, SourceError};
 use tracing::debug;
@@ -247,11 +247,6 @@ impl VmClient {
 /// `METHOD /path` for messages (no host, no query).
 pub fn endpoint(method: &Method, path: &str) -> String {
     format!("{method} {path}")
-}
-
-#[allow(clippy::disallowed_methods)]
-async fn sleep(d: std::time::Duration) {
-    tokio::time::sleep(d).await;
 }
 
 async fn read_json<T: DeserializeOwned>(endpoint: &str, resp: Response) -> Result<T> {

@@ -15,4 +15,5 @@ pub mod wire;
 
 pub use client::{ExportKind, Started, VmClient, endpoint};
 pub use config::{VmConfig, VmSettings};
-pub use source::{ExportState, VmSource, WINDOW_KEY, Window};
+pub use source::{ExportState, VmSource, WINDOW_KEY};
+pub use tenax_source::Window;

@@ -10,9 +10,10 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tenax_source::json_array::{ArraySplitter, SplitError};
-use tenax_source::retry::{Decision, RetryPolicy};
+use tenax_source::retry::{Decision, RetryPolicy, sleep};
 use tenax_source::{
-    Progress, Result, SourceBatch, SourceError, SourceEvent, SourceOutcome, SyncRequest,
+    Progress, Result, SourceBatch, SourceError, SourceEvent, SourceOutcome, SyncRequest, Window,
+    WindowStart,
 };
 use tokio::sync::{Mutex, Semaphore, mpsc};
 use tokio::task::JoinSet;
@@ -24,13 +25,6 @@ use crate::map;
 
 /// Checkpoint key of the incremental window.
 pub const WINDOW_KEY: &str = "vm.window";
-
-/// The incremental window checkpoint: the next run starts at `since` minus the overlap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Window {
-    /// Unix seconds: the end of the last complete run's window.
-    pub since: i64,
-}
 
 /// A running or finished export, as checkpointed with each stored chunk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,16 +144,13 @@ impl VmSource {
         tx: mpsc::Sender<SourceEvent>,
     ) -> Result<SourceOutcome> {
         let now = Utc::now().timestamp();
-        let prev = req
-            .checkpoints
-            .get(WINDOW_KEY)
-            .and_then(|v| serde_json::from_value::<Window>(v.clone()).ok());
-        let full = req.full || prev.is_none();
-        let since = match prev {
-            Some(w) if !req.full => w.since - self.settings.overlap.as_secs() as i64,
-            _ => now - self.settings.lookback.as_secs() as i64,
-        };
-        let since = since.max(0);
+        let WindowStart { since, full } = Window::plan(
+            &req,
+            WINDOW_KEY,
+            now,
+            self.settings.lookback,
+            self.settings.overlap,
+        );
         info!(source = %self.settings.name, full, since, "Starting VM sync.");
         let s = &self.settings;
         let asset_body = |filters: serde_json::Value| json!({"chunk_size": s.asset_chunk_size, "include_open_ports": false, "filters": filters});
@@ -468,11 +459,6 @@ impl VmSource {
         st.chunks.clear();
         Ok(())
     }
-}
-
-#[allow(clippy::disallowed_methods)]
-async fn sleep(d: Duration) {
-    tokio::time::sleep(d).await;
 }
 
 struct ChunkCtx {

@@ -18,7 +18,9 @@ pub mod json_array;
 pub mod map;
 pub mod retry;
 pub mod secret;
+mod window;
 
 pub use error::{Result, SourceError};
 pub use event::{Progress, SourceBatch, SourceEvent, SourceOutcome, SyncRequest};
 pub use tokio_util::sync::CancellationToken;
+pub use window::{Window, WindowStart};

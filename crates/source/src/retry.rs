@@ -77,6 +77,11 @@ impl RetryPolicy {
     }
 }
 
+/// Waits `d`: the one place connectors sleep (between retries and status polls).
+pub async fn sleep(d: Duration) {
+    tokio::time::sleep(d).await;
+}
+
 /// A cheap pseudo-random number in `[0, 1)` (jitter needs spread, not cryptography).
 fn jitter() -> f64 {
     use std::sync::atomic::{AtomicU64, Ordering};
