@@ -6,11 +6,11 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, Url};
-use tenax_source::http::build_client;
-use tenax_source::retry::{Decision, RetryPolicy, parse_retry_after, sleep};
+pub use tenax_source::http::endpoint;
+use tenax_source::http::{build_client, join_path};
+use tenax_source::retry::{RetryPolicy, parse_retry_after};
 use tenax_source::secret::ExposeSecret;
 use tenax_source::{Result, SourceError};
-use tracing::debug;
 
 use crate::config::{ScAuth, ScSettings};
 use crate::wire::Envelope;
@@ -39,11 +39,6 @@ impl std::fmt::Debug for ScClient {
             .field("base", &self.base.as_str())
             .finish_non_exhaustive()
     }
-}
-
-/// `METHOD /path` for messages.
-pub fn endpoint(method: &Method, path: &str) -> String {
-    format!("{method} {path}")
 }
 
 impl ScClient {
@@ -107,10 +102,7 @@ impl ScClient {
     }
 
     fn url(&self, path: &str) -> Url {
-        let mut u = self.base.clone();
-        let joined = format!("{}{}", self.base.path().trim_end_matches('/'), path);
-        u.set_path(&joined);
-        u
+        join_path(&self.base, path)
     }
 
     /// One attempt: the envelope's `response` bytes' whole body on success.
@@ -224,20 +216,11 @@ impl ScClient {
         body: Option<&serde_json::Value>,
         session: Option<&Session>,
     ) -> Result<(Bytes, Option<String>)> {
-        let mut attempt = 1;
-        loop {
-            match self.attempt(method, path, body, session).await {
-                Ok(r) => return Ok(r),
-                Err(e) => match self.retry.decide_now(attempt, &e) {
-                    Decision::Retry(d) => {
-                        debug!(endpoint = %endpoint(method, path), attempt, delay_ms = d.as_millis() as u64, error = %e, "Retrying request.");
-                        sleep(d).await;
-                        attempt += 1;
-                    }
-                    Decision::GiveUp => return Err(e),
-                },
-            }
-        }
+        self.retry
+            .run(&endpoint(method, path), || {
+                self.attempt(method, path, body, session)
+            })
+            .await
     }
 
     /// `POST /rest/token` with user name and password (`releaseSession: false`); keeps the

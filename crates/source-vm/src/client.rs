@@ -3,11 +3,11 @@
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, Response, StatusCode, Url};
 use serde::de::DeserializeOwned;
-use tenax_source::http::build_client;
-use tenax_source::retry::{Decision, RetryPolicy, parse_retry_after, sleep};
+pub use tenax_source::http::endpoint;
+use tenax_source::http::{build_client, join_path};
+use tenax_source::retry::{RetryPolicy, parse_retry_after};
 use tenax_source::secret::ExposeSecret;
 use tenax_source::{Result, SourceError};
-use tracing::debug;
 
 use crate::config::VmSettings;
 use crate::wire;
@@ -105,10 +105,7 @@ impl VmClient {
     }
 
     fn url(&self, path: &str) -> Url {
-        let mut u = self.base.clone();
-        let joined = format!("{}{}", self.base.path().trim_end_matches('/'), path);
-        u.set_path(&joined);
-        u
+        join_path(&self.base, path)
     }
 
     /// One attempt: sends the request and turns error statuses into errors. 2xx and the
@@ -147,20 +144,11 @@ impl VmClient {
         body: Option<&serde_json::Value>,
         pass: &[StatusCode],
     ) -> Result<Response> {
-        let mut attempt = 1;
-        loop {
-            match self.attempt(&method, path, body, pass).await {
-                Ok(r) => return Ok(r),
-                Err(e) => match self.retry.decide_now(attempt, &e) {
-                    Decision::Retry(d) => {
-                        debug!(endpoint = %endpoint(&method, path), attempt, delay_ms = d.as_millis() as u64, error = %e, "Retrying request.");
-                        sleep(d).await;
-                        attempt += 1;
-                    }
-                    Decision::GiveUp => return Err(e),
-                },
-            }
-        }
+        self.retry
+            .run(&endpoint(&method, path), || {
+                self.attempt(&method, path, body, pass)
+            })
+            .await
     }
 
     async fn json<T: DeserializeOwned>(
@@ -242,11 +230,6 @@ impl VmClient {
             other => other,
         }
     }
-}
-
-/// `METHOD /path` for messages (no host, no query).
-pub fn endpoint(method: &Method, path: &str) -> String {
-    format!("{method} {path}")
 }
 
 async fn read_json<T: DeserializeOwned>(endpoint: &str, resp: Response) -> Result<T> {

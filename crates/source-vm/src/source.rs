@@ -10,14 +10,14 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tenax_source::json_array::{ArraySplitter, SplitError};
-use tenax_source::retry::{Decision, RetryPolicy, sleep};
+use tenax_source::retry::{RetryPolicy, sleep};
 use tenax_source::{
     Progress, Result, SourceBatch, SourceError, SourceEvent, SourceOutcome, SyncRequest, Window,
     WindowStart,
 };
 use tokio::sync::{Mutex, Semaphore, mpsc};
 use tokio::task::JoinSet;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 use crate::client::{ExportKind, Started, VmClient};
 use crate::config::VmSettings;
@@ -497,20 +497,7 @@ impl ChunkCtx {
     /// carries the checkpoint marking the chunk stored. Returns the chunk's record count.
     async fn download(&self) -> Result<u64> {
         let policy = self.source.client.retry_policy().clone();
-        let mut attempt = 1;
-        loop {
-            match self.try_download().await {
-                Ok(n) => return Ok(n),
-                Err(e) => match policy.decide_now(attempt, &e) {
-                    Decision::Retry(d) => {
-                        debug!(chunk = self.chunk, attempt, error = %e, "Retrying chunk.");
-                        sleep(d).await;
-                        attempt += 1;
-                    }
-                    Decision::GiveUp => return Err(e),
-                },
-            }
-        }
+        policy.run(&self.endpoint(), || self.try_download()).await
     }
 
     async fn try_download(&self) -> Result<u64> {

@@ -113,6 +113,19 @@ pub fn check_base_url(url: &str) -> Result<Url, String> {
     Ok(u)
 }
 
+/// `base` with `path` appended to its path (`https://h/prefix` + `/rest/x`).
+pub fn join_path(base: &Url, path: &str) -> Url {
+    let mut u = base.clone();
+    let joined = format!("{}{}", base.path().trim_end_matches('/'), path);
+    u.set_path(&joined);
+    u
+}
+
+/// `METHOD /path` for messages (no host, no query).
+pub fn endpoint(method: &reqwest::Method, path: &str) -> String {
+    format!("{method} {path}")
+}
+
 fn is_loopback(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
     h.eq_ignore_ascii_case("localhost")

@@ -71,6 +71,29 @@ impl RetryPolicy {
         Decision::Retry(step / 2 + step.mul_f64(jitter) / 2)
     }
 
+    /// Runs `attempt` until it succeeds or [`RetryPolicy::decide`] gives up, sleeping between
+    /// tries. `what` names the operation in the debug log of each retry.
+    pub async fn run<T, F, Fut>(&self, what: &str, mut attempt: F) -> Result<T, SourceError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, SourceError>>,
+    {
+        let mut n = 1;
+        loop {
+            match attempt().await {
+                Ok(v) => return Ok(v),
+                Err(e) => match self.decide_now(n, &e) {
+                    Decision::Retry(d) => {
+                        tracing::debug!(what, attempt = n, delay_ms = d.as_millis() as u64, error = %e, "Retrying.");
+                        sleep(d).await;
+                        n += 1;
+                    }
+                    Decision::GiveUp => return Err(e),
+                },
+            }
+        }
+    }
+
     /// [`RetryPolicy::decide`] with a random jitter.
     pub fn decide_now(&self, attempt: u32, err: &SourceError) -> Decision {
         self.decide(attempt, err, jitter())
