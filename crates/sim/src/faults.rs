@@ -32,6 +32,7 @@ pub struct RateLimitFault {
 /// | `sc-slow:ms=N` | adds N ms of latency to every SC request (paths under `/rest`) |
 /// | `sc-5xx:p=P` | each SC request answers 500/502/503/504 (Apache HTML page) with probability P (seeded) |
 /// | `sc-short:page=K` | the K-th `POST /rest/analysis` (1-based, counted over the simulator's life) returns one row fewer than its window holds, once; `totalRecords` is unchanged and `returnedRecords` matches the rows sent |
+/// | `sc-expire:after=N` | every SC session token expires after serving N requests: the next request with it answers HTTP 403, `error_code` 12 (invalid token) and the token is gone (N = 0: tokens are dead on first use) |
 ///
 /// An empty spec or `none` means no faults. Unprefixed items affect the VM API only (the
 /// `429:` period still counts every request); `sc-` items affect the SC API (`/rest/…`) only.
@@ -67,6 +68,8 @@ pub struct Faults {
     pub sc_server_error_p: Option<f64>,
     /// `sc-short:page=K`: analysis requests (1-based) answered once with one row too few.
     pub sc_short_pages: BTreeSet<u32>,
+    /// `sc-expire:after=N`: requests a session token serves before it expires.
+    pub sc_session_requests: Option<u64>,
 }
 
 impl Faults {
@@ -214,6 +217,14 @@ impl FromStr for Faults {
                     p.done()?;
                     f.sc_short_pages.insert(k);
                 }
+                "sc-expire" => {
+                    if f.sc_session_requests.is_some() {
+                        return Err(err(item, "given twice"));
+                    }
+                    let mut p = Params::parse(item, rest)?;
+                    f.sc_session_requests = Some(p.required_u64("after", 0)?);
+                    p.done()?;
+                }
                 "reset" | "truncate" | "failed" | "expire" => {
                     let mut p = Params::parse(item, rest)?;
                     let k = chunk_id(&mut p)?;
@@ -296,6 +307,9 @@ impl fmt::Display for Faults {
                 .iter()
                 .map(|k| format!("sc-short:page={k}")),
         );
+        if let Some(n) = self.sc_session_requests {
+            items.push(format!("sc-expire:after={n}"));
+        }
         if items.is_empty() {
             f.write_str("none")
         } else {
@@ -310,7 +324,7 @@ mod tests {
 
     #[test]
     fn parses_every_item() {
-        let f: Faults = "429:every=7:after=0, 5xx:p=0.05,reset:chunk=3,truncate:chunk=2,export:error,failed:chunk=1,409:first,expire:chunk=4,slow:ms=5,sc-slow:ms=3,sc-5xx:p=0.5,sc-short:page=2"
+        let f: Faults = "429:every=7:after=0, 5xx:p=0.05,reset:chunk=3,truncate:chunk=2,export:error,failed:chunk=1,409:first,expire:chunk=4,slow:ms=5,sc-slow:ms=3,sc-5xx:p=0.5,sc-short:page=2,sc-expire:after=4"
             .parse()
             .expect("valid spec");
         assert_eq!(
@@ -328,6 +342,7 @@ mod tests {
         assert_eq!(f.sc_slow_ms, 3);
         assert_eq!(f.sc_server_error_p, Some(0.5));
         assert!(f.sc_short_pages.contains(&2));
+        assert_eq!(f.sc_session_requests, Some(4));
         let again: Faults = f.to_string().parse().expect("round trip");
         assert_eq!(again, f);
         assert_eq!(
@@ -363,6 +378,9 @@ mod tests {
             "sc-short:page=0",
             "sc-short:chunk=1",
             "sc-bogus",
+            "sc-expire",
+            "sc-expire:after=x",
+            "sc-expire:n=1",
         ] {
             let e = format!("429:every=5,{bad}")
                 .parse::<Faults>()

@@ -8,7 +8,9 @@
 //! **Tenable Security Center** (SC) under `/rest` on the same listener: the SC envelope,
 //! API-key and session-token authentication, `/rest/system`, `/rest/currentUser` and
 //! `POST /rest/analysis` (`vulndetails`, `sumip`; cumulative and patched) with filters and
-//! offset paging ([`ScOptions`], [`Sim::sc_truth`], [`Sim::sc_mutate`]).
+//! offset paging, the 6.x host inventory and asset lists with their membership
+//! ([`ScOptions`], [`Sim::sc_truth`], [`Sim::sc_hosts`], [`Sim::sc_mutate`],
+//! [`Sim::sc_move_host`]).
 //!
 //! The data set is generated from a seed (same seed and same requests → byte-identical
 //! chunks) and only a compact model is held in memory: chunks are rendered and streamed
@@ -57,8 +59,8 @@ use tokio::task::JoinHandle;
 pub use crate::faults::{FaultSpecError, Faults, RateLimitFault};
 use crate::sc::ScService;
 pub use crate::sc::{
-    DEFAULT_SC_ACCESS_KEY, DEFAULT_SC_PASSWORD, DEFAULT_SC_SECRET_KEY, DEFAULT_SC_USERNAME,
-    ScMutation, ScOptions, ScTruth,
+    DEFAULT_SC_ACCESS_KEY, DEFAULT_SC_PASSWORD, DEFAULT_SC_SECRET_KEY, DEFAULT_SC_USERNAME, ScHost,
+    ScMove, ScMutation, ScOptions, ScSessions, ScTruth,
 };
 use crate::server::{Counters, Shared};
 use crate::util::{DAY_MS, label, mix};
@@ -193,10 +195,11 @@ impl Sim {
         .map_err(|e| SimError::Internal(e.to_string()))?
         .map_err(SimError::Data)?;
         let sc_opts = cfg.sc.clone();
-        let sc = tokio::task::spawn_blocking(move || ScService::new(sc_opts, seed, anchor_ms))
+        let mut sc = tokio::task::spawn_blocking(move || ScService::new(sc_opts, seed, anchor_ms))
             .await
             .map_err(|e| SimError::Internal(e.to_string()))?
             .map_err(SimError::Data)?;
+        sc.session_requests = cfg.faults.sc_session_requests;
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
             .map_err(|source| SimError::Bind {
@@ -299,6 +302,25 @@ impl Sim {
     /// [`ScMutation`]). File-backed data sets are not mutated (all counts zero).
     pub fn sc_mutate(&self, n: usize) -> ScMutation {
         self.shared.sc.mutate(n, util::now_ms().div_euclid(1000))
+    }
+
+    /// Every generated SC host with its identity, asset lists and row counts (empty for
+    /// file-backed data sets).
+    pub fn sc_hosts(&self) -> Vec<ScHost> {
+        self.shared.sc.hosts()
+    }
+
+    /// Moves the SC host answering on `ip` to a new DHCP lease now (see [`ScMove`]);
+    /// `None` when no generated host has that address.
+    pub fn sc_move_host(&self, ip: &str) -> Option<ScMove> {
+        self.shared
+            .sc
+            .move_host(ip, util::now_ms().div_euclid(1000))
+    }
+
+    /// SC session counters: logins, open sessions, sessions expired by `sc-expire:after=N`.
+    pub fn sc_sessions(&self) -> ScSessions {
+        self.shared.sc.sessions()
     }
 
     /// The instant generated timestamps are relative to.

@@ -28,6 +28,8 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/rest/analysis", post(analysis))
         .route("/rest/hosts", get(super::hosts::list))
         .route("/rest/hosts/search", post(super::hosts::search))
+        .route("/rest/asset", get(super::assets::list))
+        .route("/rest/asset/{id}", get(super::assets::one))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -181,11 +183,19 @@ fn authenticate(sc: &ScService, headers: &HeaderMap) -> Result<Who, Reject> {
             return Err(Box::new(invalid_token()));
         };
         let cookie = cookie_session(headers);
-        let st = sc.lock();
-        return match st.sessions.get(&t) {
-            Some(c) if Some(c) == cookie.as_ref() => Ok(Who::Session(t)),
-            _ => Err(Box::new(invalid_token())),
-        };
+        let mut st = sc.lock();
+        if !matches!(st.sessions.get(&t), Some(c) if Some(c) == cookie.as_ref()) {
+            return Err(Box::new(invalid_token()));
+        }
+        let uses = st.session_uses.entry(t).or_insert(0);
+        *uses += 1;
+        if sc.session_requests.is_some_and(|n| *uses > n) {
+            st.sessions.remove(&t);
+            st.session_uses.remove(&t);
+            st.expired_sessions += 1;
+            return Err(Box::new(invalid_token()));
+        }
+        return Ok(Who::Session(t));
     }
     Ok(Who::Anonymous)
 }
@@ -317,7 +327,9 @@ async fn logout(State(sh): St, headers: HeaderMap) -> Response {
     match require(&sh.sc, &headers) {
         Err(r) => *r,
         Ok(Who::Session(t)) => {
-            sh.sc.lock().sessions.remove(&t);
+            let mut st = sh.sc.lock();
+            st.sessions.remove(&t);
+            st.session_uses.remove(&t);
             ok(Value::String(String::new()))
         }
         Ok(_) => ok(Value::String(String::new())),

@@ -586,6 +586,32 @@ impl ScData {
         Value::Object(m)
     }
 
+    /// The seed the data set was generated from.
+    pub(crate) fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Moves the host answering on `ip` to a new DHCP lease at `now`: its cumulative rows get
+    /// the new address and `lastSeen` = now. `(old ip, new ip, cumulative rows)`; `None`
+    /// when no generated host has that address.
+    pub(crate) fn move_host(&mut self, ip: &str, now: i64) -> Option<(String, String, u64)> {
+        let h = self.hosts.iter().position(|h| ip_string(h.ip) == ip)?;
+        self.leases += 1;
+        let new = lease_ip(self.leases);
+        self.hosts[h].ip = new;
+        let mut rows = 0;
+        for v in self
+            .vulns
+            .iter_mut()
+            .filter(|v| v.host as usize == h && !v.patched)
+        {
+            v.last = now;
+            rows += 1;
+        }
+        self.render();
+        Some((ip.to_string(), ip_string(new), rows))
+    }
+
     /// Ground truth.
     pub(crate) fn truth(&self) -> ScTruth {
         let r = &self.rows;

@@ -1,5 +1,7 @@
 //! The SC 6.x host inventory: `GET /rest/hosts` and `POST /rest/hosts/search`, derived from
 //! the analysis rows (one host per repository + IP (+ agent uuid), cumulative and patched).
+//! `uuid` is the rows' `hostUUID`, empty for hosts SC tracks by address only (so a client
+//! can give a host the same identity here as in `vulndetails`); `tenableUUID` is always set.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
@@ -62,16 +64,19 @@ fn all_hosts(seed: u64, rows: &[&Value]) -> Vec<Map<String, Value>> {
             let r = rows[i];
             let key = host_key(r);
             let h = mix(&[seed, label("sc-host-id"), label(&key)]);
-            let uuid = match s(&r["hostUUID"]) {
-                u if !u.is_empty() => u,
-                _ => uuid_from(h).to_string(),
+            // Hosts SC tracks by address only (no `hostUUID` on their rows) have no uuid.
+            let uuid = s(&r["hostUUID"]);
+            let tenable_uuid = if uuid.is_empty() {
+                uuid_from(h).to_string()
+            } else {
+                uuid.clone()
             };
             let ip = s(&r["ip"]);
             let dns = s(&r["dnsName"]);
             let mut m = Map::new();
             m.insert("id".into(), (h % 900_000 + 100_000).to_string().into());
-            m.insert("uuid".into(), uuid.clone().into());
-            m.insert("tenableUUID".into(), uuid.into());
+            m.insert("uuid".into(), uuid.into());
+            m.insert("tenableUUID".into(), tenable_uuid.into());
             m.insert(
                 "name".into(),
                 if dns.is_empty() {

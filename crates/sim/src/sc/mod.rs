@@ -6,8 +6,10 @@
 //! - `api`: the axum routes (`/rest/system`, `/rest/currentUser`, `/rest/token`,
 //!   `/rest/analysis`) with the SC envelope and authentication.
 //! - `hosts`: the 6.x host inventory (`/rest/hosts`, `/rest/hosts/search`).
+//! - `assets`: asset lists (`/rest/asset`, `/rest/asset/{id}`) with their membership.
 
 pub(crate) mod api;
+mod assets;
 pub(crate) mod data;
 mod filter;
 mod hosts;
@@ -53,6 +55,11 @@ pub struct ScOptions {
     pub sumip_file: Option<PathBuf>,
     /// Number of generated hosts (devices `0..hosts` of the shared device model). Default 100.
     pub hosts: usize,
+    /// Serve these asset lists on `GET /rest/asset` instead of the seeded ones: a decoded
+    /// pyTenable cassette (the `response` of its `/rest/asset` answer) or the `response`
+    /// object itself (`{"usable": [...], "manageable": [...]}`). Rows are served as
+    /// recorded, with an empty `viewableIPs`.
+    pub asset_lists_file: Option<PathBuf>,
 }
 
 impl Default for ScOptions {
@@ -67,6 +74,7 @@ impl Default for ScOptions {
             vulndetails_file: None,
             sumip_file: None,
             hosts: 100,
+            asset_lists_file: None,
         }
     }
 }
@@ -87,6 +95,52 @@ pub struct ScTruth {
     pub reopened: u64,
     /// `vulndetails` rows of `sourceType: patched` (`lastMitigated` set).
     pub patched: u64,
+}
+
+/// One generated host as a correct sync should see it ([`crate::Sim::sc_hosts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScHost {
+    /// `repository.id`.
+    pub repository_id: String,
+    /// `repository.name`.
+    pub repository_name: String,
+    /// Current IPv4 address.
+    pub ip: String,
+    /// `hostUUID` of its rows (and `uuid` of `/rest/hosts`), or empty.
+    pub host_uuid: String,
+    /// Agent `uuid` of its rows (Agents repository), or empty.
+    pub agent_uuid: String,
+    /// A DHCP workstation (its address changes with [`crate::Sim::sc_mutate`]).
+    pub dhcp: bool,
+    /// Names of the asset lists holding it, sorted; "All Defined Ranges" (id 0, which
+    /// holds everything) left out.
+    pub asset_lists: Vec<String>,
+    /// Its `vulndetails` rows of `sourceType: cumulative`.
+    pub cumulative: u64,
+    /// Its `vulndetails` rows of `sourceType: patched`.
+    pub patched: u64,
+}
+
+/// What [`crate::Sim::sc_move_host`] changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScMove {
+    /// The address before.
+    pub old_ip: String,
+    /// The new DHCP lease (172.20.0.0/16).
+    pub new_ip: String,
+    /// Cumulative rows of the host, all now on `new_ip` with `lastSeen` = now.
+    pub cumulative: u64,
+}
+
+/// Session counters of the simulated Security Center ([`crate::Sim::sc_sessions`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScSessions {
+    /// Successful `POST /rest/token` logins.
+    pub logins: u64,
+    /// Sessions open now (logged in, not logged out, not expired).
+    pub open: u64,
+    /// Session tokens expired by the `sc-expire:after=N` fault.
+    pub expired: u64,
 }
 
 /// What one [`crate::Sim::sc_mutate`] call changed, all at the same "now" (epoch seconds).
@@ -114,6 +168,10 @@ pub(crate) struct ScState {
     pub data: Option<Arc<ScData>>,
     /// Session token → `TNS_SESSIONID` cookie.
     pub sessions: HashMap<u64, String>,
+    /// Requests each open session token has served (for `sc-expire:after=N`).
+    pub session_uses: HashMap<u64, u64>,
+    /// Session tokens expired by `sc-expire:after=N`.
+    pub expired_sessions: u64,
     pub logins: u64,
     pub mutations: u64,
     /// `/rest/analysis` requests answered (for `sc-short:page=K`).
@@ -128,7 +186,45 @@ pub(crate) struct ScService {
     anchor_ms: i64,
     /// `(major, minor, patch)` of `opts.version`.
     pub version: (u32, u32, u32),
+    /// `sc-expire:after=N`: requests a session token serves before it expires.
+    pub session_requests: Option<u64>,
+    /// The `response` of `GET /rest/asset` loaded from `opts.asset_lists_file`.
+    pub asset_file: Option<serde_json::Value>,
     pub state: Mutex<ScState>,
+}
+
+/// The `response` of `GET /rest/asset` from a decoded cassette or a bare response object.
+fn load_asset_lists(path: &std::path::Path) -> Result<serde_json::Value, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
+    let found = match &v {
+        serde_json::Value::Array(items) => items.iter().find_map(|it| {
+            let uri = it["request"]["uri"].as_str().unwrap_or_default();
+            if !uri.contains("/rest/asset") {
+                return None;
+            }
+            let body = match &it["response"]["body"] {
+                serde_json::Value::String(s) => serde_json::from_str(s).ok()?,
+                other => other.clone(),
+            };
+            Some(body["response"].clone())
+        }),
+        serde_json::Value::Object(o)
+            if o.contains_key("usable") || o.contains_key("manageable") =>
+        {
+            Some(v.clone())
+        }
+        _ => None,
+    };
+    match found {
+        Some(r) if r.is_object() => Ok(r),
+        _ => Err(format!(
+            "{}: no GET /rest/asset answer (usable/manageable) found",
+            path.display()
+        )),
+    }
 }
 
 /// Parses `x.y.z` (missing parts are 0, junk is 0).
@@ -158,14 +254,22 @@ impl ScService {
         } else {
             None
         };
+        let asset_file = match &opts.asset_lists_file {
+            Some(p) => Some(load_asset_lists(p)?),
+            None => None,
+        };
         Ok(ScService {
             version: parse_version(&opts.version),
+            session_requests: None,
+            asset_file,
             opts,
             seed,
             anchor_ms,
             state: Mutex::new(ScState {
                 data,
                 sessions: HashMap::new(),
+                session_uses: HashMap::new(),
+                expired_sessions: 0,
                 logins: 0,
                 mutations: 0,
                 analysis_requests: 0,
@@ -193,11 +297,67 @@ impl ScService {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    pub(crate) fn sessions(&self) -> ScSessions {
+        let st = self.lock();
+        ScSessions {
+            logins: st.logins,
+            open: st.sessions.len() as u64,
+            expired: st.expired_sessions,
+        }
+    }
+
     pub(crate) fn truth(&self) -> ScTruth {
         let mut st = self.lock();
         let data = self.data(&mut st);
         drop(st);
         data.truth()
+    }
+
+    pub(crate) fn hosts(&self) -> Vec<ScHost> {
+        let mut st = self.lock();
+        let data = self.data(&mut st);
+        drop(st);
+        let lists = assets::membership(&data);
+        let mut counts: HashMap<u32, (u64, u64)> = HashMap::new();
+        for v in &data.vulns {
+            let e = counts.entry(v.host).or_default();
+            if v.patched {
+                e.1 += 1;
+            } else {
+                e.0 += 1;
+            }
+        }
+        data.hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let (id, name, _, _) = data::REPOS[h.repo];
+                let (cumulative, patched) = counts.get(&(i as u32)).copied().unwrap_or_default();
+                ScHost {
+                    repository_id: id.to_string(),
+                    repository_name: name.to_string(),
+                    ip: format!("{}.{}.{}.{}", h.ip[0], h.ip[1], h.ip[2], h.ip[3]),
+                    host_uuid: h.host_uuid.clone(),
+                    agent_uuid: h.agent_uuid.clone(),
+                    dhcp: h.dhcp,
+                    asset_lists: lists.get(&(h.repo, h.ip)).cloned().unwrap_or_default(),
+                    cumulative,
+                    patched,
+                }
+            })
+            .collect()
+    }
+
+    pub(crate) fn move_host(&self, ip: &str, now_s: i64) -> Option<ScMove> {
+        let mut st = self.lock();
+        let mut next = (*self.data(&mut st)).clone();
+        let (old_ip, new_ip, cumulative) = next.move_host(ip, now_s)?;
+        st.data = Some(Arc::new(next));
+        Some(ScMove {
+            old_ip,
+            new_ip,
+            cumulative,
+        })
     }
 
     pub(crate) fn mutate(&self, n: usize, now_s: i64) -> ScMutation {

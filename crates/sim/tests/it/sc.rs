@@ -870,11 +870,26 @@ async fn hosts_inventory() {
         all.iter()
             .all(|h| h["id"].is_string() && h["ipAddress"].is_string() && h["uuid"].is_string())
     );
+    // `uuid` is the rows' hostUUID (empty for IP-only hosts); tenableUUID is always set.
     let uuids: HashSet<&str> = all
         .iter()
         .map(|h| h["uuid"].as_str().expect("uuid"))
+        .filter(|u| !u.is_empty())
         .collect();
-    assert_eq!(uuids.len(), all.len());
+    let hosts = sim.sc_hosts();
+    let want: HashSet<&str> = hosts
+        .iter()
+        .map(|h| h.host_uuid.as_str())
+        .filter(|u| !u.is_empty())
+        .collect();
+    assert_eq!(uuids, want);
+    assert!(want.len() < hosts.len(), "some hosts are IP-only");
+    let tenable: HashSet<&str> = all
+        .iter()
+        .map(|h| h["tenableUUID"].as_str().expect("tenableUUID"))
+        .filter(|u| !u.is_empty())
+        .collect();
+    assert_eq!(tenable.len(), all.len());
     // Paginated shape, windows and fields.
     let (_, v) = c
         .get("/hosts?pagination=true&startOffset=5&endOffset=12&fields=ipAddress,repository")
@@ -902,5 +917,226 @@ async fn hosts_inventory() {
     let (st, v) = Sc::keys(&sim).get("/hosts").await;
     assert_eq!(st, 404);
     assert_envelope(&v, 147);
+    sim.shutdown().await;
+}
+
+/// Expands an `ipList` (`a`, `a-b`, one per line or comma-separated) into addresses.
+fn expand_ip_list(list: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for item in list
+        .split(['\n', ','])
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+    {
+        let (a, b) = item.split_once('-').unwrap_or((item, item));
+        let a: std::net::Ipv4Addr = a.trim().parse().expect("ip");
+        let b: std::net::Ipv4Addr = b.trim().parse().expect("ip");
+        for n in u32::from(a)..=u32::from(b) {
+            out.push(std::net::Ipv4Addr::from(n).to_string());
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn asset_lists_and_membership() {
+    let sim = start(sc_cfg(17, 60)).await;
+    let c = Sc::keys(&sim);
+    let hosts = sim.sc_hosts();
+    assert_eq!(hosts.len(), 60);
+    // The list of lists: usable and manageable, default fields.
+    let (st, v) = c.get("/asset").await;
+    assert_eq!(st, 200, "{v}");
+    assert_envelope(&v, 0);
+    let ids = |key: &str, v: &Value| -> Vec<String> {
+        v["response"][key]
+            .as_array()
+            .expect(key)
+            .iter()
+            .map(|a| a["id"].as_str().expect("id").to_string())
+            .collect()
+    };
+    assert_eq!(ids("usable", &v), ["0", "1", "2", "3", "4", "5"]);
+    assert_eq!(ids("manageable", &v), ["1", "2", "3", "4", "5", "6"]);
+    let first = v["response"]["usable"][1].as_object().expect("row");
+    let mut keys: Vec<&str> = first.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["description", "id", "name", "status", "type"]);
+    let (_, v) = c
+        .get("/asset?fields=id,name,type&excludeAllDefined=true&usable=true")
+        .await;
+    assert_eq!(ids("usable", &v), ["1", "2", "3", "4", "5"]);
+    assert!(v["response"].get("manageable").is_none());
+    assert_eq!(v["response"]["usable"][0]["type"], "dynamic");
+    assert!(v["response"]["usable"][0]["uuid"].is_string());
+    // Each list's viewableIPs, expanded, is exactly the ground truth (per repository).
+    let mut non_empty = 0;
+    for id in 1..=6 {
+        let (st, v) = c
+            .get(&format!("/asset/{id}?fields=id,name,type,viewableIPs"))
+            .await;
+        assert_eq!(st, 200, "{v}");
+        let name = v["response"]["name"].as_str().expect("name").to_string();
+        let mut got: Vec<(String, String)> = Vec::new();
+        for entry in v["response"]["viewableIPs"]
+            .as_array()
+            .expect("viewableIPs")
+        {
+            let repo = entry["repository"]["id"].as_str().expect("repository id");
+            let ips = expand_ip_list(entry["ipList"].as_str().expect("ipList"));
+            assert_eq!(entry["ipCount"], ips.len().to_string());
+            got.extend(ips.into_iter().map(|ip| (repo.to_string(), ip)));
+        }
+        got.sort();
+        let mut want: Vec<(String, String)> = hosts
+            .iter()
+            .filter(|h| h.asset_lists.contains(&name))
+            .map(|h| (h.repository_id.clone(), h.ip.clone()))
+            .collect();
+        want.sort();
+        want.dedup();
+        assert_eq!(got, want, "list {id} {name}");
+        if !want.is_empty() {
+            non_empty += 1;
+        }
+    }
+    assert!(non_empty >= 4, "most lists have members");
+    assert!(
+        hosts
+            .iter()
+            .all(|h| !h.asset_lists.iter().any(|n| n == "All Defined Ranges"))
+    );
+    // Unknown id.
+    let (st, v) = c.get("/asset/99").await;
+    assert_eq!(st, 403);
+    assert_envelope(&v, 147);
+    // Unauthenticated.
+    let (st, v) = Sc::with(&sim, Auth::None).get("/asset").await;
+    assert_eq!(st, 403);
+    assert_envelope(&v, 12);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn recorded_asset_lists_are_served() {
+    let mut cfg = sc_cfg(3, 5);
+    cfg.sc.asset_lists_file = Some(sc_testdata("test_asset_lists_list_success.json"));
+    let sim = start(cfg).await;
+    let c = Sc::keys(&sim);
+    let (st, v) = c.get("/asset?fields=id,name,type").await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(
+        v["response"]["usable"].as_array().expect("usable").len(),
+        37
+    );
+    assert_eq!(
+        v["response"]["manageable"]
+            .as_array()
+            .expect("manageable")
+            .len(),
+        36
+    );
+    assert_eq!(v["response"]["usable"][3]["name"], "Windows Hosts");
+    let (st, v) = c.get("/asset/3?fields=id,name,viewableIPs").await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["response"]["viewableIPs"], json!([]));
+    sim.shutdown().await;
+    let mut cfg = sc_cfg(3, 5);
+    cfg.sc.asset_lists_file = Some(sc_testdata("test_analysis_vulns_sumip_tool.json"));
+    let err = Sim::start(cfg).await.expect_err("not an asset-list file");
+    assert!(
+        err.to_string().contains("no GET /rest/asset answer"),
+        "{err}"
+    );
+}
+
+async fn login(sim: &Sim) -> Sc {
+    let resp = http()
+        .post(format!("{}/rest/token", sim.sc_url()))
+        .json(&json!({"username": tenax_sim::DEFAULT_SC_USERNAME, "password": tenax_sim::DEFAULT_SC_PASSWORD, "releaseSession": false}))
+        .send()
+        .await
+        .expect("sent");
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("TNS_SESSIONID="))
+        .and_then(|v| v.split(';').next())
+        .expect("cookie")
+        .to_string();
+    let v: Value = resp.json().await.expect("json");
+    let token = v["response"]["token"].as_u64().expect("token").to_string();
+    Sc::with(sim, Auth::Session { token, cookie })
+}
+
+#[tokio::test]
+async fn session_tokens_expire_after_n_requests() {
+    let mut cfg = sc_cfg(5, 3);
+    cfg.faults = "sc-expire:after=2".parse().expect("spec");
+    let sim = start(cfg).await;
+    let s = login(&sim).await;
+    assert_eq!(s.get("/currentUser").await.0, 200);
+    assert_eq!(s.get("/system").await.0, 200);
+    let (st, v) = s.get("/currentUser").await;
+    assert_eq!(st, 403);
+    assert_envelope(&v, 12);
+    let (st, _) = s.get("/currentUser").await;
+    assert_eq!(st, 403, "an expired token stays dead");
+    let n = sim.sc_sessions();
+    assert_eq!((n.logins, n.open, n.expired), (1, 0, 1));
+    // API keys are not sessions: they never expire.
+    let k = Sc::keys(&sim);
+    for _ in 0..4 {
+        assert_eq!(k.get("/currentUser").await.0, 200);
+    }
+    // A fresh login works again; logout closes it.
+    let s = login(&sim).await;
+    assert_eq!(s.get("/currentUser").await.0, 200);
+    assert_eq!(
+        s.send(s.req(reqwest::Method::DELETE, "/token")).await.0,
+        200
+    );
+    let n = sim.sc_sessions();
+    assert_eq!((n.logins, n.open, n.expired), (2, 0, 1));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_moved_host_answers_on_its_new_address() {
+    let sim = start(sc_cfg(19, 30)).await;
+    let c = Sc::keys(&sim);
+    let before = sim.sc_hosts();
+    let h = before.iter().find(|h| h.dhcp).expect("a DHCP host").clone();
+    let m = sim.sc_move_host(&h.ip).expect("moved");
+    assert_eq!(m.old_ip, h.ip);
+    assert!(m.new_ip.starts_with("172.20."), "{m:?}");
+    assert_eq!(m.cumulative, h.cumulative);
+    assert!(sim.sc_move_host("192.0.2.254").is_none());
+    let after = sim.sc_hosts();
+    let moved: Vec<_> = after.iter().filter(|x| x.ip == m.new_ip).collect();
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0].host_uuid, h.host_uuid);
+    assert!(after.iter().all(|x| x.ip != m.old_ip));
+    let rows = c
+        .all(
+            "cumulative",
+            "vulndetails",
+            &json!([filter("ip", m.new_ip.as_str())]),
+            50,
+            false,
+        )
+        .await;
+    assert_eq!(rows.len() as u64, m.cumulative);
+    let old = c
+        .all(
+            "cumulative",
+            "vulndetails",
+            &json!([filter("ip", m.old_ip.as_str())]),
+            50,
+            false,
+        )
+        .await;
+    assert!(old.is_empty());
     sim.shutdown().await;
 }
