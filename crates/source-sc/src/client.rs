@@ -12,8 +12,22 @@ use tenax_source::retry::{RetryPolicy, parse_retry_after};
 use tenax_source::secret::ExposeSecret;
 use tenax_source::{Result, SourceError};
 
+use tracing::warn;
+
 use crate::config::{ScAuth, ScSettings};
 use crate::wire::Envelope;
+
+/// SC's error code for an invalid or expired session token.
+const INVALID_TOKEN: i64 = 12;
+
+/// What one request attempt got back.
+enum Answer {
+    /// Success: the whole body and the `TNS_SESSIONID` cookie it set, if any.
+    Body(Bytes, Option<String>),
+    /// The session sent was refused as invalid or expired (the error to report if logging
+    /// in again does not help).
+    Expired(SourceError),
+}
 
 /// A logged-in session: `X-SecurityCenter` token and `TNS_SESSIONID` cookie.
 #[derive(Clone)]
@@ -30,6 +44,8 @@ pub struct ScClient {
     auth: ScAuth,
     headers: HeaderMap,
     session: Arc<Mutex<Option<Session>>>,
+    /// Serialises logins so concurrent callers of an expired session log in once.
+    login_lock: Arc<tokio::sync::Mutex<()>>,
     retry: RetryPolicy,
 }
 
@@ -62,6 +78,7 @@ impl ScClient {
             auth: s.auth.clone(),
             headers,
             session: Arc::new(Mutex::new(None)),
+            login_lock: Arc::new(tokio::sync::Mutex::new(())),
             retry: s.retry.clone(),
         })
     }
@@ -105,14 +122,16 @@ impl ScClient {
         join_path(&self.base, path)
     }
 
-    /// One attempt: the envelope's `response` bytes' whole body on success.
+    /// One attempt: the whole body on success (with the `TNS_SESSIONID` cookie it set), or
+    /// [`Answer::Expired`] when the session sent was refused as invalid (error code 12, or
+    /// HTTP 401) so the caller can log in again; that answer is not retried as such.
     async fn attempt(
         &self,
         method: &Method,
         path: &str,
         body: Option<&serde_json::Value>,
         session: Option<&Session>,
-    ) -> Result<(Bytes, Option<String>)> {
+    ) -> Result<Answer> {
         let ep = endpoint(method, path);
         let mut headers = self.headers.clone();
         if let Some(s) = session {
@@ -167,13 +186,15 @@ impl ScClient {
         }
         match serde_json::from_slice::<Envelope<'_>>(&bytes) {
             Ok(env) => {
-                if let Some((code, msg)) = env.error() {
-                    return Err(map_error(&ep, status, code, &msg, self.is_session()));
+                let (code, msg) = env.error().unwrap_or((0, String::new()));
+                if code == 0 && (200..300).contains(&status) {
+                    return Ok(Answer::Body(bytes, cookie));
                 }
-                if !(200..300).contains(&status) {
-                    return Err(map_error(&ep, status, 0, "", self.is_session()));
+                let e = map_error(&ep, status, code, &msg, self.is_session());
+                if session.is_some() && (code == INVALID_TOKEN || status == 401) {
+                    return Ok(Answer::Expired(e));
                 }
-                Ok((bytes, cookie))
+                Err(e)
             }
             Err(e) => {
                 if (200..300).contains(&status) {
@@ -194,6 +215,11 @@ impl ScClient {
 
     /// Sends with retries (5xx, 429, resets, timeouts); returns the whole envelope's bytes
     /// once `error_code` is 0. A session is opened first when logging in by password.
+    ///
+    /// When the session is refused mid-run as invalid or expired (SC error code 12, or
+    /// HTTP 401), the client logs in once more and repeats the request once; a second
+    /// refusal is the error. Concurrent callers that hit the same expired session share one
+    /// new login.
     pub async fn call(
         &self,
         method: Method,
@@ -201,12 +227,38 @@ impl ScClient {
         body: Option<&serde_json::Value>,
     ) -> Result<Bytes> {
         if self.is_session() && self.current_session().is_none() {
-            self.login().await?;
+            self.relogin(None).await?;
         }
         let session = self.current_session();
-        self.send(&method, path, body, session.as_ref())
-            .await
-            .map(|(b, _)| b)
+        match self.send(&method, path, body, session.as_ref()).await? {
+            Answer::Body(b, _) => Ok(b),
+            Answer::Expired(e) => {
+                warn!(endpoint = %endpoint(&method, path), "Security Center session expired; logging in again.");
+                let Some(old) = session else { return Err(e) };
+                self.relogin(Some(&old.token)).await?;
+                let session = self.current_session();
+                match self.send(&method, path, body, session.as_ref()).await? {
+                    Answer::Body(b, _) => Ok(b),
+                    Answer::Expired(e) => Err(e),
+                }
+            }
+        }
+    }
+
+    /// Logs in unless another caller already replaced the session `stale` (or, with `None`,
+    /// opened one): one login for many concurrent callers.
+    async fn relogin(&self, stale: Option<&str>) -> Result<()> {
+        let _guard = self.login_lock.lock().await;
+        let current = self.current_session().map(|s| s.token);
+        let fresh = match (stale, current.as_deref()) {
+            (None, Some(_)) => true,
+            (Some(old), Some(now)) => old != now,
+            (_, None) => false,
+        };
+        if fresh {
+            return Ok(());
+        }
+        self.login().await
     }
 
     async fn send(
@@ -215,7 +267,7 @@ impl ScClient {
         path: &str,
         body: Option<&serde_json::Value>,
         session: Option<&Session>,
-    ) -> Result<(Bytes, Option<String>)> {
+    ) -> Result<Answer> {
         self.retry
             .run(&endpoint(method, path), || {
                 self.attempt(method, path, body, session)
@@ -236,7 +288,10 @@ impl ScClient {
         });
         let path = "/rest/token";
         let ep = endpoint(&Method::POST, path);
-        let (bytes, cookie) = self.send(&Method::POST, path, Some(&body), None).await?;
+        let (bytes, cookie) = match self.send(&Method::POST, path, Some(&body), None).await? {
+            Answer::Body(b, c) => (b, c),
+            Answer::Expired(e) => return Err(e),
+        };
         let env: Envelope<'_> = serde_json::from_slice(&bytes).map_err(|e| decode(&ep, &e))?;
         let v: serde_json::Value = env.response_as().map_err(|e| decode(&ep, &e))?;
         let token = match &v["token"] {
@@ -260,9 +315,14 @@ impl ScClient {
         let Some(s) = self.session.lock().ok().and_then(|mut s| s.take()) else {
             return Ok(());
         };
-        self.attempt(&Method::DELETE, "/rest/token", None, Some(&s))
-            .await
-            .map(drop)
+        match self
+            .attempt(&Method::DELETE, "/rest/token", None, Some(&s))
+            .await?
+        {
+            Answer::Body(..) => Ok(()),
+            // The session is already gone: nothing to end.
+            Answer::Expired(_) => Ok(()),
+        }
     }
 
     /// `GET /rest/system` (authenticated): the `response` object.

@@ -330,6 +330,7 @@ async fn logout(State(sh): St, headers: HeaderMap) -> Response {
             let mut st = sh.sc.lock();
             st.sessions.remove(&t);
             st.session_uses.remove(&t);
+            st.logouts += 1;
             ok(Value::String(String::new()))
         }
         Ok(_) => ok(Value::String(String::new())),

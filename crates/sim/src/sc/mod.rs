@@ -141,6 +141,8 @@ pub struct ScSessions {
     pub open: u64,
     /// Session tokens expired by the `sc-expire:after=N` fault.
     pub expired: u64,
+    /// Sessions ended by `DELETE /rest/token`.
+    pub logouts: u64,
 }
 
 /// What one [`crate::Sim::sc_mutate`] call changed, all at the same "now" (epoch seconds).
@@ -172,6 +174,7 @@ pub(crate) struct ScState {
     pub session_uses: HashMap<u64, u64>,
     /// Session tokens expired by `sc-expire:after=N`.
     pub expired_sessions: u64,
+    pub logouts: u64,
     pub logins: u64,
     pub mutations: u64,
     /// `/rest/analysis` requests answered (for `sc-short:page=K`).
@@ -270,6 +273,7 @@ impl ScService {
                 sessions: HashMap::new(),
                 session_uses: HashMap::new(),
                 expired_sessions: 0,
+                logouts: 0,
                 logins: 0,
                 mutations: 0,
                 analysis_requests: 0,
@@ -303,6 +307,7 @@ impl ScService {
             logins: st.logins,
             open: st.sessions.len() as u64,
             expired: st.expired_sessions,
+            logouts: st.logouts,
         }
     }
 

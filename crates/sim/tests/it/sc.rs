@@ -1098,7 +1098,7 @@ async fn session_tokens_expire_after_n_requests() {
         200
     );
     let n = sim.sc_sessions();
-    assert_eq!((n.logins, n.open, n.expired), (2, 0, 1));
+    assert_eq!((n.logins, n.open, n.expired, n.logouts), (2, 0, 1, 1));
     sim.shutdown().await;
 }
 

@@ -254,10 +254,16 @@ async fn auth_errors_are_one_line_with_what_to_change() {
          and password (Security Center says: Invalid login credentials)"
     );
 
-    // An expired/unknown session token.
+    // An expired/unknown session token is replaced by one new login.
     let sim = env_with(opts(2), "").await.sim;
     let src = source(&session_config(&sim, DEFAULT_SC_PASSWORD));
     src.client().use_session("123456789", Some("00"));
+    src.client().system().await.expect("logged in again");
+    assert_eq!(sim.sc_sessions().logins, 1);
+    // A token that expires at once, again after the new login: the second refusal is the
+    // error.
+    let dead = env_with(opts(2), "sc-expire:after=0").await.sim;
+    let src = source(&session_config(&dead, DEFAULT_SC_PASSWORD));
     let e = src.client().system().await.unwrap_err().to_string();
     assert_eq!(
         e,
@@ -265,6 +271,8 @@ async fn auth_errors_are_one_line_with_what_to_change() {
          check username and password (Security Center says: This request contains an invalid \
          token.)"
     );
+    let n = dead.sc_sessions();
+    assert_eq!((n.logins, n.expired, n.open), (2, 2, 0));
 
     // A session token and API keys together.
     let src = source(&keys_config(&sim, 1000));
@@ -319,8 +327,49 @@ async fn old_versions_refuse_api_keys_and_accept_a_session() {
     assert_eq!(r.status, RunStatus::Succeeded, "{}", r.message);
     assert_eq!(r.findings.stored, t.cumulative + t.patched);
     assert!(!src.client().logged_in());
+    assert_eq!(e.sim.sc_sessions().open, 0, "logged out");
+    // The old token is dead: a client holding it logs in again (one new login).
+    let logins = e.sim.sc_sessions().logins;
     let again = source(&session_config(&e.sim, DEFAULT_SC_PASSWORD));
     again.client().use_session(&token, cookie.as_deref());
-    let err = again.client().system().await.unwrap_err().to_string();
-    assert!(err.contains("invalid or expired"), "{err}");
+    again.client().system().await.expect("logged in again");
+    assert_ne!(again.client().session().map(|s| s.0), Some(token));
+    assert_eq!(e.sim.sc_sessions().logins, logins + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_session_is_renewed_once_mid_run() {
+    // Each session token serves 3 requests: a sync of many small pages outlives several.
+    let mut e = env_with(opts(8), "sc-expire:after=3").await;
+    let t = e.sim.sc_truth();
+    let mut cfg = session_config(&e.sim, DEFAULT_SC_PASSWORD);
+    cfg.page_size = 5;
+    let src = source(&cfg);
+    let r = e.sync(&src, false).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{}", r.message);
+    assert_eq!(r.findings.stored, t.cumulative + t.patched);
+    assert_eq!(r.assets.stored, t.hosts);
+    assert_eq!(e.count(&[FindingState::Open]), t.open);
+    assert_eq!(e.count(&[FindingState::Fixed]), t.patched);
+    let n = e.sim.sc_sessions();
+    assert!(n.expired >= 3, "{n:?}");
+    // One new login per expired token, never two: every session ended expired except the
+    // last, which was logged out (or expired on the logout itself).
+    assert_eq!(n.logins, n.expired + n.logouts, "{n:?}");
+    assert!(n.logouts <= 1, "{n:?}");
+    assert_eq!(n.open, 0, "{n:?}");
+
+    // Tokens that die on first use: the run fails after one new login, naming the cause.
+    let mut e = env_with(opts(3), "sc-expire:after=0").await;
+    let src = source(&session_config(&e.sim, DEFAULT_SC_PASSWORD));
+    let r = e.sync(&src, false).await;
+    assert_eq!(r.status, RunStatus::Failed, "{}", r.message);
+    assert!(
+        r.message
+            .contains("the session token is invalid or expired"),
+        "{}",
+        r.message
+    );
+    let n = e.sim.sc_sessions();
+    assert_eq!((n.logins, n.expired), (2, 2), "{n:?}");
 }
