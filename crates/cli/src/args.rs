@@ -101,6 +101,9 @@ pub struct SimArgs {
     /// Faults, e.g. `429:every=5,5xx:p=0.05,reset:chunk=3,export:error`.
     #[arg(long)]
     pub faults: Option<String>,
+    /// Simulated Security Center hosts (about 7 findings each).
+    #[arg(long, default_value_t = 100)]
+    pub sc_hosts: usize,
     /// Serve VM findings from a JSON array (or a decoded pyTenable cassette) file.
     #[arg(long)]
     pub vm_findings: Option<PathBuf>,

@@ -270,6 +270,7 @@ async fn start_sim(a: &SimArgs) -> Result<tenax_sim::Sim, Failure> {
     cfg.vm.findings_file = a.vm_findings.clone();
     cfg.vm.assets_file = a.vm_assets.clone();
     cfg.vm.chunk_interval = Duration::from_millis(a.chunk_interval_ms);
+    cfg.sc.hosts = a.sc_hosts;
     if !a.listen.ip().is_loopback() {
         return Err(Failure::config(format!(
             "--listen {}: the simulator binds loopback addresses only",
@@ -338,6 +339,7 @@ async fn demo(cli: &Cli, a: &DemoArgs) -> Result<u8, Failure> {
         seed: a.seed,
         assets: a.assets,
         faults: None,
+        sc_hosts: 100,
         vm_findings: None,
         vm_assets: None,
         chunk_interval_ms: 20,
