@@ -12,11 +12,13 @@
 #![deny(missing_docs)]
 
 mod asset;
+mod event;
 mod finding;
 mod kind;
 mod normalize;
 
 pub use asset::Asset;
+pub use event::Event;
 pub use finding::{Finding, finding_key};
 pub use kind::{FindingState, ParseEnumError, Severity, SourceKind};
 pub use normalize::{non_empty, normalize_mac, parse_timestamp};

@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use tenax_model::{Asset, Finding, Timestamp};
+use tenax_model::{Asset, Event, Finding, Timestamp};
 use tokio_util::sync::CancellationToken;
 
 /// Records a connector hands to the engine, written in one store transaction together with
@@ -11,6 +11,8 @@ pub struct SourceBatch {
     pub findings: Vec<(Finding, Box<str>)>,
     /// Assets with their raw JSON text.
     pub assets: Vec<(Asset, Box<str>)>,
+    /// Events (OT Security policy hits) with their raw JSON text.
+    pub events: Vec<(Event, Box<str>)>,
     /// Assets the source reports deleted or terminated.
     pub deleted_assets: Vec<(String, Timestamp)>,
     /// Checkpoint updates that become true once this batch is stored.
@@ -22,6 +24,7 @@ impl SourceBatch {
     pub fn is_empty(&self) -> bool {
         self.findings.is_empty()
             && self.assets.is_empty()
+            && self.events.is_empty()
             && self.deleted_assets.is_empty()
             && self.checkpoint.is_empty()
     }
@@ -72,6 +75,8 @@ pub struct SourceOutcome {
     pub expected_assets: Option<u64>,
     /// The source's own count of findings it sent, when known.
     pub expected_findings: Option<u64>,
+    /// The source's own count of events it sent, when known.
+    pub expected_events: Option<u64>,
     /// Runs whose stored rows count toward this run's totals (a resumed export spans runs).
     pub contributing_runs: Vec<i64>,
     /// Checkpoint updates applied only when the run is complete and reconciles.

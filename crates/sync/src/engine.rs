@@ -404,6 +404,7 @@ mod tests {
             findings: vec![(f, "{}".into()); findings],
             assets: vec![(a, "{}".into()); assets],
             deleted_assets: vec![("x".to_owned(), when); deleted],
+            events: Vec::new(),
             checkpoint: vec![(key.to_owned(), Some(serde_json::json!(key)))],
         }
     }
