@@ -72,6 +72,8 @@ pub enum Cmd {
     Assets(AssetArgs),
     /// List findings.
     Findings(FindingArgs),
+    /// List events (OT Security policy hits), oldest first.
+    Events(EventArgs),
 }
 
 #[derive(Debug, Args)]
@@ -175,4 +177,20 @@ pub enum Format {
     Ndjson,
     /// CSV with a header row.
     Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct EventArgs {
+    /// Only these sources (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',')]
+    pub source: Vec<String>,
+    /// Only events at or after this time (RFC 3339, e.g. `2026-11-01T00:00:00Z`).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// At most this many rows.
+    #[arg(long)]
+    pub limit: Option<u64>,
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tenax_model::{FindingState, Severity};
 use tenax_source::CancellationToken;
-use tenax_store::{AssetFilter, FindingFilter, RunStatus, Store};
+use tenax_store::{AssetFilter, EventFilter, FindingFilter, RunStatus, Store};
 use tenax_sync::{AnySource, Config, RunOptions, RunSummary, SourceConfig, run_source};
 
 use crate::args::{Cli, Cmd, DemoArgs, SimArgs};
@@ -82,6 +82,28 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
                 ..FindingFilter::default()
             };
             output::findings(store.as_ref(), &filter, a.format)?;
+            Ok(0)
+        }
+        Cmd::Events(a) => {
+            let store = open_store(&cli, optional_config(&cli)?.as_ref())?;
+            let since = a
+                .since
+                .as_deref()
+                .map(|s| {
+                    tenax_model::parse_timestamp(s).ok_or_else(|| {
+                        Failure::config(format!(
+                            "--since `{s}`: not an RFC 3339 time (e.g. 2026-11-01T00:00:00Z)"
+                        ))
+                    })
+                })
+                .transpose()?;
+            let filter = EventFilter {
+                sources: a.source.clone(),
+                since,
+                limit: a.limit,
+                ..EventFilter::default()
+            };
+            output::events(store.as_ref(), &filter, a.format)?;
             Ok(0)
         }
     }

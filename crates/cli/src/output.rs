@@ -3,8 +3,8 @@
 use std::io::{BufWriter, Write};
 
 use serde::Serialize;
-use tenax_model::{Asset, Finding};
-use tenax_store::{AssetFilter, FindingFilter, RunRecord, Store, Tally};
+use tenax_model::{Asset, Event, Finding};
+use tenax_store::{AssetFilter, EventFilter, FindingFilter, RunRecord, Store, Tally};
 use tenax_sync::RunSummary;
 
 use crate::Failure;
@@ -138,6 +138,8 @@ pub fn runs(runs: &[RunRecord], format: Format) -> std::io::Result<()> {
                 "assets_stored",
                 "deleted_assets",
                 "message",
+                "events_expected",
+                "events_stored",
             ])?;
             for r in runs {
                 let opt = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_default();
@@ -155,6 +157,8 @@ pub fn runs(runs: &[RunRecord], format: Format) -> std::io::Result<()> {
                     r.assets.stored.to_string(),
                     r.deleted_assets.to_string(),
                     r.message.clone().unwrap_or_default(),
+                    opt(r.events.expected),
+                    r.events.stored.to_string(),
                 ])?;
             }
             c.flush()?;
@@ -450,4 +454,84 @@ fn asset_csv(a: &Asset) -> Vec<String> {
 /// `tenax assets`.
 pub fn assets(store: &dyn Store, filter: &AssetFilter, format: Format) -> Result<(), Failure> {
     print_all::<Asset>(format, |f| store.for_each_asset(filter, f))
+}
+
+impl Row for Event {
+    fn table_header() -> String {
+        format!(
+            "{:<12} {:<20} {:<8} {:<22} {:<15} {:<15} {:<5} DESCRIPTION",
+            "SOURCE", "TIME", "SEVERITY", "TYPE", "SRC IP", "DST IP", "PORT"
+        )
+    }
+
+    fn table_line(&self) -> String {
+        let e = self;
+        format!(
+            "{:<12} {:<20} {:<8} {:<22} {:<15} {:<15} {:<5} {}",
+            cut(&e.source, 12),
+            ts(&e.time),
+            e.severity.map(|s| s.as_str()).unwrap_or(""),
+            cut(e.event_type.as_deref().unwrap_or(""), 22),
+            e.src_ip.as_deref().unwrap_or(""),
+            e.dst_ip.as_deref().unwrap_or(""),
+            opt(&e.port),
+            cut(
+                e.description
+                    .as_deref()
+                    .or(e.policy.as_deref())
+                    .unwrap_or(""),
+                60
+            )
+        )
+    }
+
+    const CSV_COLUMNS: &'static [&'static str] = &[
+        "source",
+        "kind",
+        "id",
+        "time",
+        "type",
+        "category",
+        "severity",
+        "description",
+        "policy",
+        "src_ip",
+        "dst_ip",
+        "src_mac",
+        "dst_mac",
+        "protocol",
+        "port",
+        "asset_ids",
+        "resolved",
+    ];
+
+    fn csv_row(&self) -> Vec<String> {
+        let e = self;
+        vec![
+            e.source.clone(),
+            e.kind.as_str().to_owned(),
+            e.id.clone(),
+            e.time.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            opt(&e.event_type),
+            opt(&e.category),
+            e.severity
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            opt(&e.description),
+            opt(&e.policy),
+            opt(&e.src_ip),
+            opt(&e.dst_ip),
+            opt(&e.src_mac),
+            opt(&e.dst_mac),
+            opt(&e.protocol),
+            opt(&e.port),
+            join(&e.asset_ids),
+            e.resolved.to_string(),
+        ]
+    }
+}
+
+/// `tenax events`.
+pub fn events(store: &dyn Store, filter: &EventFilter, format: Format) -> Result<(), Failure> {
+    print_all::<Event>(format, |f| store.for_each_event(filter, f))
 }

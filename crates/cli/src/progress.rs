@@ -39,7 +39,10 @@ impl Progress {
         Arc::new(move |source: &str, ev: &SyncEvent| {
             let Ok(mut st) = state.lock() else { return };
             let stored = st.stored.entry(source.to_owned()).or_default();
-            if let SyncEvent::Stored { findings, assets } = ev {
+            if let SyncEvent::Stored {
+                findings, assets, ..
+            } = ev
+            {
                 stored.0 += findings;
                 stored.1 += assets;
             }

@@ -131,6 +131,20 @@ pub trait Store: Send {
     /// when it has none (stored without raw text, or a stub made by a deletion).
     fn raw_asset(&self, source: &str, id: &str) -> Result<Option<serde_json::Value>>;
 
+    /// Counts events matching a filter.
+    fn count_events(&self, filter: &EventFilter) -> Result<u64>;
+
+    /// Streams events matching a filter, ordered by `(source, time, id)` (events without a
+    /// time first).
+    fn for_each_event(
+        &self,
+        filter: &EventFilter,
+        f: &mut dyn FnMut(tenax_model::Event) -> Result<()>,
+    ) -> Result<()>;
+
+    /// The raw source JSON kept for an event: `None` when there is no such event.
+    fn raw_event(&self, source: &str, id: &str) -> Result<Option<serde_json::Value>>;
+
     /// Backend health check (`PRAGMA integrity_check` on SQLite). `Ok(())` when healthy.
     fn integrity_check(&self) -> Result<()>;
 }

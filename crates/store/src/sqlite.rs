@@ -15,12 +15,15 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::{
-    AssetFilter, Batch, BatchOutcome, Error, FindingFilter, Result, RunId, RunMode, RunRecord,
-    RunReport, Store,
+    AssetFilter, Batch, BatchOutcome, Error, EventFilter, FindingFilter, Result, RunId, RunMode,
+    RunRecord, RunReport, Store,
 };
 
 /// The migrations, in order. `PRAGMA user_version` holds the number of the last one applied.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_events.sql")),
+];
 
 /// `PRAGMA application_id` of a tenax database (`TNAX`).
 const APPLICATION_ID: i64 = 0x544E_4158;
@@ -261,7 +264,9 @@ impl Store for SqliteStore {
     fn apply_batch(&mut self, run: RunId, source: &str, batch: &Batch) -> Result<BatchOutcome> {
         let outcome = write::apply_batch(&mut self.conn, &mut self.dicts, run, source, batch)?;
         if let Some(c) = &mut self.checkpointer {
-            c.committed(outcome.findings + outcome.assets + outcome.deleted_assets);
+            c.committed(
+                outcome.findings + outcome.assets + outcome.deleted_assets + outcome.events,
+            );
         }
         Ok(outcome)
     }
@@ -316,6 +321,22 @@ impl Store for SqliteStore {
 
     fn raw_asset(&self, source: &str, id: &str) -> Result<Option<serde_json::Value>> {
         read::raw_asset(&self.conn, source, id)
+    }
+
+    fn count_events(&self, filter: &EventFilter) -> Result<u64> {
+        read::count_events(&self.conn, filter)
+    }
+
+    fn for_each_event(
+        &self,
+        filter: &EventFilter,
+        f: &mut dyn FnMut(tenax_model::Event) -> Result<()>,
+    ) -> Result<()> {
+        read::for_each_event(&self.conn, filter, f)
+    }
+
+    fn raw_event(&self, source: &str, id: &str) -> Result<Option<serde_json::Value>> {
+        read::raw_event(&self.conn, source, id)
     }
 
     fn integrity_check(&self) -> Result<()> {

@@ -25,11 +25,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::json;
-use tenax_model::{Asset, Finding, FindingState, Severity, SourceKind, Timestamp, finding_key};
+use tenax_model::{
+    Asset, Event, Finding, FindingState, Severity, SourceKind, Timestamp, finding_key,
+};
 
 use crate::{
-    AssetFilter, AssetRow, Batch, BatchOutcome, Error, FindingFilter, FindingRow, RunId, RunMode,
-    RunReport, RunStatus, Store, Tally,
+    AssetFilter, AssetRow, Batch, BatchOutcome, Error, EventFilter, EventRow, FindingFilter,
+    FindingRow, RunId, RunMode, RunReport, RunStatus, Store, Tally,
 };
 
 /// A conformance check: runs against a fresh, empty store and panics on a difference.
@@ -58,6 +60,10 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("finding_filters", finding_filters),
     ("cve_filter_is_exact", cve_filter_is_exact),
     ("asset_filters", asset_filters),
+    (
+        "events_round_trip_filter_and_tally",
+        events_round_trip_filter_and_tally,
+    ),
     ("ordering_and_limit", ordering_and_limit),
     (
         "callback_error_stops_the_walk",
@@ -358,7 +364,8 @@ pub fn finding_round_trips_every_field(store: &mut dyn Store) {
         BatchOutcome {
             assets: 0,
             findings: 3,
-            deleted_assets: 0
+            deleted_assets: 0,
+            events: 0
         }
     );
 
@@ -394,7 +401,8 @@ pub fn asset_round_trips_every_field(store: &mut dyn Store) {
         BatchOutcome {
             assets: 3,
             findings: 0,
-            deleted_assets: 0
+            deleted_assets: 0,
+            events: 0
         }
     );
     assert_eq!(
@@ -672,6 +680,7 @@ pub fn failed_batch_writes_nothing(store: &mut dyn Store) {
         ],
         assets: vec![asset_row(minimal_asset("cloud", "a2"))],
         deleted_assets: vec![("a1".to_owned(), ts(1_700_000_000, 0))],
+        events: Vec::new(),
         checkpoint: vec![
             ("vulns".to_owned(), Some(json!(2))),
             ("assets".to_owned(), Some(json!("x"))),
@@ -845,7 +854,8 @@ pub fn deleted_assets_are_marked(store: &mut dyn Store) {
         BatchOutcome {
             assets: 0,
             findings: 0,
-            deleted_assets: 2
+            deleted_assets: 2,
+            events: 0
         }
     );
 
@@ -1446,6 +1456,10 @@ pub fn runs_lifecycle(store: &mut dyn Store) {
             expected: None,
             stored: 5_000_000,
         },
+        events: Tally {
+            expected: Some(40),
+            stored: 39,
+        },
         deleted_assets: 3,
         message: Some("chunk 7 failed: HTTP 500 — «retry later»".to_owned()),
         details: json!({"export": "8f3a", "chunks": {"ok": [1, 2], "failed": [7]}, "ratio": 0.5}),
@@ -1624,4 +1638,188 @@ pub fn integrity_check_passes(store: &mut dyn Store) {
     store
         .integrity_check()
         .expect("integrity_check after writes");
+}
+
+/// An event with every field set.
+pub fn full_event(source: &str, id: &str, secs: i64) -> Event {
+    Event {
+        source: source.to_owned(),
+        kind: SourceKind::Ot,
+        id: id.to_owned(),
+        time: Some(ts(secs, 123_456_000)),
+        event_type: Some("OpenPort".to_owned()),
+        category: Some("NetworkEvents".to_owned()),
+        severity: Some(Severity::High),
+        description: Some("Port opened — «unexpected»".to_owned()),
+        policy: Some("Open ports on controllers".to_owned()),
+        src_ip: Some("10.1.2.3".to_owned()),
+        dst_ip: Some("10.1.2.4".to_owned()),
+        src_mac: Some("00:1d:9c:aa:bb:cc".to_owned()),
+        dst_mac: Some("00:1d:9c:aa:bb:cd".to_owned()),
+        protocol: Some("modbus (tcp/502)".to_owned()),
+        port: Some(502),
+        asset_ids: vec!["a-1".to_owned(), "a-2".to_owned()],
+        resolved: false,
+    }
+}
+
+fn events(store: &dyn Store, filter: &EventFilter) -> Vec<Event> {
+    let mut out = Vec::new();
+    store
+        .for_each_event(filter, &mut |e| {
+            out.push(e);
+            Ok(())
+        })
+        .expect("for_each_event");
+    out
+}
+
+/// Events: every field round-trips (and an all-`None` one), raw JSON is kept, an upsert by
+/// id replaces, filters (source, since, run, limit) and ordering by time hold, validation
+/// rules apply to events, and a run's report keeps its event tally.
+pub fn events_round_trip_filter_and_tally(store: &mut dyn Store) {
+    let run = begin(store, "plant", SourceKind::Ot);
+    let full = full_event("plant", "e-2", 1_700_000_200);
+    let bare = Event {
+        time: None,
+        event_type: None,
+        category: None,
+        severity: None,
+        description: None,
+        policy: None,
+        src_ip: None,
+        dst_ip: None,
+        src_mac: None,
+        dst_mac: None,
+        protocol: None,
+        port: None,
+        asset_ids: Vec::new(),
+        ..full_event("plant", "e-9", 0)
+    };
+    let early = full_event("plant", "e-1", 1_700_000_100);
+    let batch = Batch {
+        events: vec![
+            EventRow {
+                event: full.clone(),
+                raw: r#"{"id":"e-2","logId":7}"#.into(),
+            },
+            EventRow {
+                event: bare.clone(),
+                raw: "".into(),
+            },
+            EventRow {
+                event: early.clone(),
+                raw: r#"{"id":"e-1"}"#.into(),
+            },
+        ],
+        ..Batch::default()
+    };
+    let out = apply(store, run, "plant", &batch);
+    assert_eq!(out.events, 3, "events stored");
+    assert_eq!(
+        store.count_events(&EventFilter::default()).expect("count"),
+        3
+    );
+    // Ordered by time (none first), then id.
+    let all = events(store, &EventFilter::default());
+    assert_eq!(all, vec![bare.clone(), early.clone(), full.clone()]);
+    assert_eq!(
+        store.raw_event("plant", "e-2").expect("raw"),
+        Some(json!({"id": "e-2", "logId": 7}))
+    );
+    assert_eq!(
+        store.raw_event("plant", "e-9").expect("raw"),
+        Some(serde_json::Value::Null)
+    );
+    assert_eq!(store.raw_event("plant", "nope").expect("raw"), None);
+
+    // Filters.
+    let since = EventFilter {
+        since: Some(ts(1_700_000_150, 0)),
+        ..EventFilter::default()
+    };
+    assert_eq!(events(store, &since), vec![full.clone()]);
+    let limited = EventFilter {
+        limit: Some(2),
+        ..EventFilter::default()
+    };
+    assert_eq!(events(store, &limited).len(), 2);
+    let other = EventFilter {
+        sources: vec!["elsewhere".to_owned()],
+        ..EventFilter::default()
+    };
+    assert_eq!(store.count_events(&other).expect("count"), 0);
+    store.finish_run(run, &succeeded()).expect("finish");
+
+    // A second run resolves one event: replaced in place, counted for that run only.
+    let run2 = begin(store, "plant", SourceKind::Ot);
+    let resolved = Event {
+        resolved: true,
+        ..full.clone()
+    };
+    apply(
+        store,
+        run2,
+        "plant",
+        &Batch {
+            events: vec![EventRow {
+                event: resolved.clone(),
+                raw: r#"{"id":"e-2","resolved":true}"#.into(),
+            }],
+            ..Batch::default()
+        },
+    );
+    assert_eq!(store.count_events(&EventFilter::default()).expect("n"), 3);
+    let by_run = EventFilter {
+        run: Some(run2),
+        ..EventFilter::default()
+    };
+    assert_eq!(events(store, &by_run), vec![resolved]);
+
+    // Validation: an event of another source or kind, or with an empty id, is refused.
+    let wrong_source = Batch {
+        events: vec![EventRow {
+            event: full_event("other", "x", 1),
+            raw: "".into(),
+        }],
+        ..Batch::default()
+    };
+    assert_config_error(store.apply_batch(run2, "plant", &wrong_source), "source");
+    let wrong_kind = Batch {
+        events: vec![EventRow {
+            event: Event {
+                kind: SourceKind::Vm,
+                ..full_event("plant", "x", 1)
+            },
+            raw: "".into(),
+        }],
+        ..Batch::default()
+    };
+    assert_config_error(store.apply_batch(run2, "plant", &wrong_kind), "kind");
+    let empty_id = Batch {
+        events: vec![EventRow {
+            event: full_event("plant", "", 1),
+            raw: "".into(),
+        }],
+        ..Batch::default()
+    };
+    assert_config_error(store.apply_batch(run2, "plant", &empty_id), "empty id");
+
+    // The run report keeps its event tally.
+    let report = RunReport {
+        events: Tally {
+            expected: Some(1),
+            stored: 1,
+        },
+        ..succeeded()
+    };
+    store.finish_run(run2, &report).expect("finish");
+    let runs = store.list_runs(Some("plant"), 1).expect("runs");
+    assert_eq!(
+        runs[0].events,
+        Tally {
+            expected: Some(1),
+            stored: 1
+        }
+    );
 }

@@ -1,7 +1,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use tenax_model::{Asset, Finding, FindingState, Severity, SourceKind, Timestamp};
+use tenax_model::{Asset, Event, Finding, FindingState, Severity, SourceKind, Timestamp};
 
 /// A sync run's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -88,6 +88,15 @@ pub struct AssetRow {
     pub raw: Box<str>,
 }
 
+/// An event with the raw source JSON it was mapped from.
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    /// The normalized event.
+    pub event: Event,
+    /// The raw JSON text of the source record (stored compressed).
+    pub raw: Box<str>,
+}
+
 /// One unit of writing: records plus the checkpoint updates they reach, applied in one
 /// transaction.
 #[derive(Debug, Clone, Default)]
@@ -96,6 +105,8 @@ pub struct Batch {
     pub assets: Vec<AssetRow>,
     /// Findings to upsert.
     pub findings: Vec<FindingRow>,
+    /// Events to upsert.
+    pub events: Vec<EventRow>,
     /// Assets the source reports deleted or terminated: `(native id, when)`. Marks the stored
     /// asset (inserting a stub row when it was never seen).
     pub deleted_assets: Vec<(String, Timestamp)>,
@@ -112,6 +123,8 @@ pub struct BatchOutcome {
     pub findings: u64,
     /// Assets marked deleted.
     pub deleted_assets: u64,
+    /// Events inserted or updated.
+    pub events: u64,
 }
 
 /// Counts of one entity in a run: what the source said it would send vs what was stored.
@@ -132,6 +145,9 @@ pub struct RunReport {
     pub assets: Tally,
     /// Findings expected vs stored.
     pub findings: Tally,
+    /// Events expected vs stored.
+    #[serde(default)]
+    pub events: Tally,
     /// Assets marked deleted by this run.
     pub deleted_assets: u64,
     /// One-line summary or error cause.
@@ -161,6 +177,9 @@ pub struct RunRecord {
     pub assets: Tally,
     /// Findings expected vs stored.
     pub findings: Tally,
+    /// Events expected vs stored.
+    #[serde(default)]
+    pub events: Tally,
     /// Assets marked deleted.
     pub deleted_assets: u64,
     /// Summary or error.
@@ -200,6 +219,19 @@ pub struct AssetFilter {
     /// Include assets the source deleted or terminated (default: live only).
     pub include_deleted: bool,
     /// Only assets written by this run.
+    pub run: Option<RunId>,
+    /// At most this many rows (streaming queries only).
+    pub limit: Option<u64>,
+}
+
+/// Filter for events; empty fields match everything.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventFilter {
+    /// Source names.
+    pub sources: Vec<String>,
+    /// Only events at or after this time.
+    pub since: Option<Timestamp>,
+    /// Only events written by this run.
     pub run: Option<RunId>,
     /// At most this many rows (streaming queries only).
     pub limit: Option<u64>,

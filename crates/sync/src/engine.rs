@@ -10,8 +10,8 @@ use tenax_source::{
     CancellationToken, Progress, SourceBatch, SourceError, SourceEvent, SourceOutcome, SyncRequest,
 };
 use tenax_store::{
-    AssetFilter, AssetRow, Batch, FindingFilter, FindingRow, RunId, RunMode, RunReport, RunStatus,
-    Store, Tally,
+    AssetFilter, AssetRow, Batch, EventFilter, EventRow, FindingFilter, FindingRow, RunId, RunMode,
+    RunReport, RunStatus, Store, Tally,
 };
 use tokio::sync::mpsc;
 use tracing::{info, warn};
@@ -29,6 +29,8 @@ pub enum SyncEvent {
         findings: u64,
         /// Assets in the batch.
         assets: u64,
+        /// Events in the batch.
+        events: u64,
     },
 }
 
@@ -73,6 +75,8 @@ pub struct RunSummary {
     pub assets: Tally,
     /// Findings expected vs stored.
     pub findings: Tally,
+    /// Events expected vs stored.
+    pub events: Tally,
     /// Assets marked deleted.
     pub deleted_assets: u64,
     /// One-line verdict or cause.
@@ -91,6 +95,7 @@ pub struct StoreFailure(#[from] pub tenax_store::Error);
 struct WriterStats {
     findings: u64,
     assets: u64,
+    events: u64,
     deleted: u64,
 }
 
@@ -174,7 +179,8 @@ pub async fn run_source(
             report.message = Some(e.to_string());
             report.findings.stored = stats.findings;
             report.assets.stored = stats.assets;
-            if stats.findings + stats.assets > 0 {
+            report.events.stored = stats.events;
+            if stats.findings + stats.assets + stats.events > 0 {
                 RunStatus::Partial
             } else {
                 RunStatus::Failed
@@ -187,19 +193,25 @@ pub async fn run_source(
                 let _ = store.finish_run(run, &report);
                 return (store, Err(e.into()));
             }
-            Ok((assets, findings)) => {
+            Ok((assets, findings, events)) => {
                 report.assets = assets;
                 report.findings = findings;
+                report.events = events;
                 report.details = o.details.clone();
-                let matches = assets.expected.is_none_or(|e| e == assets.stored)
-                    && findings.expected.is_none_or(|e| e == findings.stored);
-                let verdict = format!(
+                let matches = [assets, findings, events]
+                    .iter()
+                    .all(|t| t.expected.is_none_or(|e| e == t.stored));
+                let of = |t: Tally| t.expected.map_or("?".into(), |e| e.to_string());
+                let mut verdict = format!(
                     "{} findings stored of {} exported, {} assets of {}",
                     findings.stored,
-                    findings.expected.map_or("?".into(), |e| e.to_string()),
+                    of(findings),
                     assets.stored,
-                    assets.expected.map_or("?".into(), |e| e.to_string())
+                    of(assets)
                 );
+                if events.expected.is_some() || events.stored > 0 {
+                    verdict.push_str(&format!(", {} events of {}", events.stored, of(events)));
+                }
                 if o.complete && matches {
                     let batch = Batch {
                         checkpoint: o.final_checkpoint.clone(),
@@ -236,6 +248,7 @@ pub async fn run_source(
         status,
         assets: report.assets,
         findings: report.findings,
+        events: report.events,
         deleted_assets: report.deleted_assets,
         message: report.message.clone().unwrap_or_default(),
         duration: started.elapsed(),
@@ -252,13 +265,18 @@ fn reconcile(
     source: &str,
     run: RunId,
     o: &SourceOutcome,
-) -> Result<(Tally, Tally), tenax_store::Error> {
+) -> Result<(Tally, Tally, Tally), tenax_store::Error> {
     let mut runs: Vec<RunId> = o.contributing_runs.iter().map(|r| RunId(*r)).collect();
     if !runs.contains(&run) {
         runs.push(run);
     }
-    let (mut assets, mut findings) = (0u64, 0u64);
+    let (mut assets, mut findings, mut events) = (0u64, 0u64, 0u64);
     for r in &runs {
+        events += store.count_events(&EventFilter {
+            sources: vec![source.to_owned()],
+            run: Some(*r),
+            ..EventFilter::default()
+        })?;
         findings += store.count_findings(&FindingFilter {
             sources: vec![source.to_owned()],
             run: Some(*r),
@@ -280,6 +298,10 @@ fn reconcile(
             expected: o.expected_findings,
             stored: findings,
         },
+        Tally {
+            expected: o.expected_events,
+            stored: events,
+        },
     ))
 }
 
@@ -293,6 +315,7 @@ fn writer_loop(
     let mut stats = WriterStats {
         findings: 0,
         assets: 0,
+        events: 0,
         deleted: 0,
     };
     let progress = |p: Progress| {
@@ -333,12 +356,14 @@ fn writer_loop(
                 stats.findings += out.findings;
                 stats.assets += out.assets;
                 stats.deleted += out.deleted_assets;
+                stats.events += out.events;
                 if let Some(o) = &observer {
                     o(
                         source,
                         &SyncEvent::Stored {
                             findings: out.findings,
                             assets: out.assets,
+                            events: out.events,
                         },
                     );
                 }
@@ -354,7 +379,7 @@ fn writer_loop(
 const MERGE_ROWS: usize = 4_000;
 
 fn rows(b: &SourceBatch) -> usize {
-    b.findings.len() + b.assets.len() + b.deleted_assets.len()
+    b.findings.len() + b.assets.len() + b.events.len() + b.deleted_assets.len()
 }
 
 /// Appends `next` to `into` when storing both in one transaction gives the same result as
@@ -370,6 +395,7 @@ fn merge(into: &mut SourceBatch, next: SourceBatch) -> Option<SourceBatch> {
     }
     into.findings.extend(next.findings);
     into.assets.extend(next.assets);
+    into.events.extend(next.events);
     into.deleted_assets.extend(next.deleted_assets);
     into.checkpoint.extend(next.checkpoint);
     None
@@ -386,6 +412,11 @@ fn to_store_batch(b: SourceBatch) -> Batch {
             .findings
             .into_iter()
             .map(|(finding, raw)| FindingRow { finding, raw })
+            .collect(),
+        events: b
+            .events
+            .into_iter()
+            .map(|(event, raw)| EventRow { event, raw })
             .collect(),
         deleted_assets: b.deleted_assets,
         checkpoint: b.checkpoint,

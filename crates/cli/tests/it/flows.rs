@@ -235,7 +235,9 @@ async fn kill_9_then_sync_again_fetches_only_missing_chunks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_cancels_the_export_and_the_run_is_partial() {
-    let s = sim(1000, "", 150).await;
+    // 20 chunks 500 ms apart: the export is still running (so cancellable) when Ctrl-C comes,
+    // even on a loaded machine.
+    let s = sim(1000, "", 500).await;
     let (ak, sk) = s.vm_keys();
     let c = Cmd::new();
     c.config(&vm_config(&s.vm_url(), &ak, &sk, "num_assets = 50"));
@@ -343,4 +345,92 @@ async fn partial_run_exits_1() {
         stderr(&o)
     );
     assert!(stdout(&o).contains("partial"));
+}
+
+/// `tenax events` prints stored events oldest first in every format, filters by source and
+/// `--since`, and refuses a bad `--since` with exit code 2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_print_in_every_format_and_filter() {
+    use tenax_store::{Batch, EventRow, RunMode};
+    let c = Cmd::new();
+    {
+        let mut st = open(&c.path("t.db"));
+        let run = st
+            .begin_run("plant", tenax_model::SourceKind::Ot, RunMode::Full)
+            .unwrap();
+        let early = tenax_store::testsuite::full_event("plant", "e-1", 1_700_000_000);
+        let late = tenax_model::Event {
+            severity: None,
+            ..tenax_store::testsuite::full_event("plant", "e-2", 1_800_000_000)
+        };
+        let batch = Batch {
+            events: vec![
+                EventRow {
+                    event: late,
+                    raw: "{}".into(),
+                },
+                EventRow {
+                    event: early,
+                    raw: "{}".into(),
+                },
+            ],
+            ..Batch::default()
+        };
+        st.apply_batch(run, "plant", &batch).unwrap();
+    }
+    let db = c.db();
+    let o = c.run(&["--db", &db, "events", "--format", "ndjson"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["id"], "e-1");
+    assert_eq!(lines[0]["type"], "OpenPort");
+    assert_eq!(lines[0]["severity"], "high");
+    assert_eq!(lines[0]["time"], "2023-11-14T22:13:20.123456Z");
+    assert_eq!(lines[0]["asset_ids"], serde_json::json!(["a-1", "a-2"]));
+    assert_eq!(lines[1]["id"], "e-2");
+    assert_eq!(lines[1]["severity"], serde_json::Value::Null);
+
+    let o = c
+        .run(&[
+            "--db",
+            &db,
+            "events",
+            "--since",
+            "2025-01-01T00:00:00Z",
+            "--format",
+            "csv",
+        ])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let mut rows = out.lines();
+    assert!(
+        rows.next()
+            .unwrap()
+            .starts_with("source,kind,id,time,type,")
+    );
+    assert!(rows.next().unwrap().starts_with("plant,ot,e-2,"));
+    assert_eq!(rows.next(), None);
+
+    let o = c
+        .run(&["--db", &db, "events", "--source", "elsewhere"])
+        .await;
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stdout(&o), "");
+
+    let o = c.run(&["--db", &db, "events"]).await;
+    assert!(stdout(&o).starts_with("SOURCE"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("OpenPort"));
+
+    let o = c
+        .run(&["--db", &db, "events", "--since", "yesterday"])
+        .await;
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("--since `yesterday`"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
 }

@@ -2,7 +2,7 @@
 
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, Row, params, params_from_iter};
-use tenax_model::{Asset, Finding};
+use tenax_model::{Asset, Event, Finding, Severity};
 
 use super::codec::{
     col, corrupt, count_from, decompress, int_from, json_from, kind_from, list_from, map_from,
@@ -10,7 +10,8 @@ use super::codec::{
     severity_from, state_from, text_from, ts_from,
 };
 use crate::{
-    AssetFilter, Error, FindingFilter, Result, RunId, RunMode, RunRecord, RunStatus, Tally,
+    AssetFilter, Error, EventFilter, FindingFilter, Result, RunId, RunMode, RunRecord, RunStatus,
+    Tally,
 };
 
 /// Columns read for a finding, in [`finding_from`] order.
@@ -27,7 +28,11 @@ const ASSET_SELECT: &str = "source, kind, id, unified_id, name, hostnames, fqdns
 /// Columns read for a run, in [`run_from`] order.
 const RUN_SELECT: &str = "id, source, kind, mode, status, started_at, finished_at, \
     assets_expected, assets_stored, findings_expected, findings_stored, deleted_assets, \
-    message, details";
+    message, details, events_expected, events_stored";
+
+/// Columns read for an event, in [`event_from`] order.
+const EVENT_SELECT: &str = "source, kind, id, time, event_type, category, severity, \
+    description, policy, src_ip, dst_ip, src_mac, dst_mac, protocol, port, asset_ids, resolved";
 
 pub(super) fn checkpoint(
     conn: &Connection,
@@ -100,6 +105,10 @@ fn run_from(row: &Row<'_>) -> Result<RunRecord> {
             findings: Tally {
                 expected: opt_count_from(col(row, 9, T)?, T, "findings_expected")?,
                 stored: count_from(col(row, 10, T)?, T, "findings_stored")?,
+            },
+            events: Tally {
+                expected: opt_count_from(col(row, 14, T)?, T, "events_expected")?,
+                stored: count_from(col(row, 15, T)?, T, "events_stored")?,
             },
             deleted_assets: count_from(col(row, 11, T)?, T, "deleted_assets")?,
             message: opt_text_from(col(row, 12, T)?, T, "message")?,
@@ -426,4 +435,105 @@ pub(super) fn integrity_check(conn: &Connection) -> Result<()> {
         "database",
         format!("integrity_check: {}", lines.join("; ")),
     ))
+}
+
+fn event_where(filter: &EventFilter) -> Where {
+    let mut w = Where::default();
+    w.any_of(
+        "source",
+        filter.sources.iter().map(|s| Value::Text(s.clone())),
+    );
+    if let Some(since) = &filter.since {
+        // Timestamps are INTEGER nanoseconds; the rare TEXT form (outside the i64 range)
+        // sorts after every integer in SQLite, so `>=` keeps those far-future values too.
+        w.term("time >= ?", super::codec::ts_value(since));
+    }
+    if let Some(r) = filter.run {
+        w.term("run_id = ?", r.0);
+    }
+    w
+}
+
+pub(super) fn count_events(conn: &Connection, filter: &EventFilter) -> Result<u64> {
+    count(conn, "events", &event_where(filter))
+}
+
+pub(super) fn for_each_event(
+    conn: &Connection,
+    filter: &EventFilter,
+    f: &mut dyn FnMut(Event) -> Result<()>,
+) -> Result<()> {
+    let mut w = event_where(filter);
+    let sql = format!(
+        "SELECT {EVENT_SELECT} FROM events{} ORDER BY source, time, id{}",
+        w.sql(),
+        w.limit(filter.limit)
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(&w.params))?;
+    while let Some(row) = rows.next()? {
+        f(event_from(row)?)?;
+    }
+    Ok(())
+}
+
+fn event_from(row: &Row<'_>) -> Result<Event> {
+    const T: &str = "events";
+    let source = text_from(col(row, 0, T)?, T, "source")?;
+    let id = text_from(col(row, 2, T)?, T, "id")?;
+    let decode = || -> Result<Event> {
+        let severity = match col(row, 6, T)? {
+            ValueRef::Null => None,
+            v => {
+                let n = int_from(v, T, "severity")?;
+                Some(
+                    Severity::from_id(n)
+                        .ok_or_else(|| corrupt(T, format!("severity: unknown id {n}")))?,
+                )
+            }
+        };
+        Ok(Event {
+            source: source.clone(),
+            kind: kind_from(col(row, 1, T)?, T, "kind")?,
+            id: id.clone(),
+            time: opt_ts_from(col(row, 3, T)?, T, "time")?,
+            event_type: opt_text_from(col(row, 4, T)?, T, "event_type")?,
+            category: opt_text_from(col(row, 5, T)?, T, "category")?,
+            severity,
+            description: opt_text_from(col(row, 7, T)?, T, "description")?,
+            policy: opt_text_from(col(row, 8, T)?, T, "policy")?,
+            src_ip: opt_text_from(col(row, 9, T)?, T, "src_ip")?,
+            dst_ip: opt_text_from(col(row, 10, T)?, T, "dst_ip")?,
+            src_mac: opt_text_from(col(row, 11, T)?, T, "src_mac")?,
+            dst_mac: opt_text_from(col(row, 12, T)?, T, "dst_mac")?,
+            protocol: opt_text_from(col(row, 13, T)?, T, "protocol")?,
+            port: match col(row, 14, T)? {
+                ValueRef::Null => None,
+                v => Some(int_from(v, T, "port")?),
+            },
+            asset_ids: list_from(col(row, 15, T)?, T, "asset_ids")?,
+            resolved: int_from(col(row, 16, T)?, T, "resolved")? != 0,
+        })
+    };
+    decode().map_err(|e| in_row(e, &format!("event {source}/{id}")))
+}
+
+/// The raw JSON of an event.
+pub(super) fn raw_event(
+    conn: &Connection,
+    source: &str,
+    id: &str,
+) -> Result<Option<serde_json::Value>> {
+    let mut stmt = conn.prepare_cached("SELECT raw FROM events WHERE source = ?1 AND id = ?2")?;
+    let mut rows = stmt.query(params![source, id])?;
+    let Some(row) = rows.next()? else {
+        return Ok(None);
+    };
+    raw_from(
+        col(row, 0, "events")?,
+        None,
+        "events",
+        &format!("raw of {source}/{id}"),
+    )
+    .map(Some)
 }

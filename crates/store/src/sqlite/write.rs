@@ -23,7 +23,8 @@ use tenax_model::SourceKind;
 
 use super::codec::{self, list_value, map_value, opt_ts_value, ts_value};
 use crate::{
-    AssetRow, Batch, BatchOutcome, Error, FindingRow, Result, RunId, RunMode, RunReport, RunStatus,
+    AssetRow, Batch, BatchOutcome, Error, EventRow, FindingRow, Result, RunId, RunMode, RunReport,
+    RunStatus,
 };
 
 /// Columns written for a finding, in bind order (`?1` …). `first_run_id` takes `run_id`'s value
@@ -232,7 +233,8 @@ pub(super) fn finish_run(conn: &Connection, run: RunId, report: &RunReport) -> R
         .prepare_cached(
             "UPDATE runs SET status = ?2, finished_at = ?3, assets_expected = ?4, \
              assets_stored = ?5, findings_expected = ?6, findings_stored = ?7, \
-             deleted_assets = ?8, message = ?9, details = ?10 WHERE id = ?1",
+             deleted_assets = ?8, message = ?9, details = ?10, events_expected = ?11, \
+             events_stored = ?12 WHERE id = ?1",
         )?
         .execute(params![
             run.0,
@@ -253,6 +255,12 @@ pub(super) fn finish_run(conn: &Connection, run: RunId, report: &RunReport) -> R
             count(report.deleted_assets, "deleted assets")?,
             report.message,
             details,
+            report
+                .events
+                .expected
+                .map(|n| count(n, "events expected"))
+                .transpose()?,
+            count(report.events.stored, "events stored")?,
         ])?;
     if n == 0 {
         return Err(Error::NotFound(format!("run {run}")));
@@ -285,6 +293,12 @@ fn validate(source: &str, batch: &Batch) -> Result<()> {
                 .assets
                 .iter()
                 .map(|r| ("asset", &r.asset.source, &r.asset.id)),
+        )
+        .chain(
+            batch
+                .events
+                .iter()
+                .map(|r| ("event", &r.event.source, &r.event.id)),
         );
     for (what, row_source, id) in rows {
         if row_source != source {
@@ -344,6 +358,12 @@ fn run_kind(conn: &Connection, run: RunId, source: &str, batch: &Batch) -> Resul
                 .assets
                 .iter()
                 .map(|r| ("asset", &r.asset.id, r.asset.kind)),
+        )
+        .chain(
+            batch
+                .events
+                .iter()
+                .map(|r| ("event", &r.event.id, Some(r.event.kind))),
         );
     for (what, id, row_kind) in kinds {
         if let Some(k) = row_kind.filter(|k| *k != kind) {
@@ -380,6 +400,9 @@ pub(super) fn apply_batch(
     }
     if !batch.assets.is_empty() {
         write_assets(&tx, run, &now, &batch.assets)?;
+    }
+    if !batch.events.is_empty() {
+        write_events(&tx, run, &now, &batch.events)?;
     }
     if !batch.deleted_assets.is_empty() {
         let mut stmt = tx.prepare_cached(
@@ -429,6 +452,7 @@ pub(super) fn apply_batch(
         assets: batch.assets.len() as u64,
         findings: batch.findings.len() as u64,
         deleted_assets: batch.deleted_assets.len() as u64,
+        events: batch.events.len() as u64,
     })
 }
 
@@ -689,6 +713,90 @@ fn write_assets(tx: &Connection, run: RunId, now: &Value, rows: &[AssetRow]) -> 
         b.bind(run.0)?;
         b.bind(now)?;
         b.done(ASSET_COLUMNS);
+        stmt.raw_execute()?;
+    }
+    Ok(())
+}
+
+/// Columns written for an event, in bind order.
+const EVENT_COLUMNS: &[&str] = &[
+    "source",
+    "id",
+    "kind",
+    "time",
+    "event_type",
+    "category",
+    "severity",
+    "description",
+    "policy",
+    "src_ip",
+    "dst_ip",
+    "src_mac",
+    "dst_mac",
+    "protocol",
+    "port",
+    "asset_ids",
+    "resolved",
+    "raw",
+    "run_id",
+    "updated_at",
+];
+
+/// `INSERT … ON CONFLICT (source, id) DO UPDATE` of every event column but the key. Events
+/// are few next to findings (a policy hit each), so the plain upsert is fast enough.
+fn event_upsert_sql() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| {
+        let cols = EVENT_COLUMNS;
+        let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+        let updates: Vec<String> = cols
+            .iter()
+            .filter(|c| !matches!(**c, "source" | "id"))
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect();
+        format!(
+            "INSERT INTO events ({}, first_run_id) VALUES ({}, ?{}) \
+             ON CONFLICT (source, id) DO UPDATE SET {}",
+            cols.join(", "),
+            marks.join(", "),
+            position(cols, "run_id"),
+            updates.join(", ")
+        )
+    })
+}
+
+fn write_events(tx: &Connection, run: RunId, now: &Value, rows: &[EventRow]) -> Result<()> {
+    let mut stmt = tx.prepare_cached(event_upsert_sql())?;
+    let mut scratch = Vec::new();
+    for i in id_order(rows, |r| &r.event.id) {
+        let EventRow { event: e, raw } = &rows[i];
+        let mut b = Binder::new(&mut stmt);
+        b.bind(e.source.as_str())?;
+        b.bind(e.id.as_str())?;
+        b.bind(e.kind.as_str())?;
+        b.bind(opt_ts_value(e.time.as_ref()))?;
+        b.bind(e.event_type.as_deref())?;
+        b.bind(e.category.as_deref())?;
+        b.bind(e.severity.map(|s| s.id()))?;
+        b.bind(e.description.as_deref())?;
+        b.bind(e.policy.as_deref())?;
+        b.bind(e.src_ip.as_deref())?;
+        b.bind(e.dst_ip.as_deref())?;
+        b.bind(e.src_mac.as_deref())?;
+        b.bind(e.dst_mac.as_deref())?;
+        b.bind(e.protocol.as_deref())?;
+        b.bind(e.port)?;
+        b.bind(list_value(&e.asset_ids)?)?;
+        b.bind(e.resolved)?;
+        if raw.trim().is_empty() {
+            b.bind(Value::Null)?;
+        } else {
+            codec::compress_raw(raw.as_bytes(), None, &mut scratch)?;
+            b.bind(scratch.as_slice())?;
+        }
+        b.bind(run.0)?;
+        b.bind(now)?;
+        b.done(EVENT_COLUMNS);
         stmt.raw_execute()?;
     }
     Ok(())

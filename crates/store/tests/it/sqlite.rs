@@ -461,3 +461,52 @@ fn big_batches_keep_the_last_version_of_each_finding() {
         }
     }
 }
+
+/// A database written by the first release (schema 1) is migrated in place on open: its rows
+/// and runs stay, and events can be written and tallied.
+#[test]
+fn a_version_1_database_migrates_to_events() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("v1.db");
+    {
+        let c = raw_connection(&path);
+        c.execute_batch(include_str!("../../migrations/sqlite/0001_init.sql"))
+            .expect("schema 1");
+        c.execute_batch(
+            "PRAGMA user_version = 1; PRAGMA application_id = 1414414680;
+             INSERT INTO runs (source, kind, mode, status, started_at, findings_stored)
+             VALUES ('cloud', 'vm', 'full', 'succeeded', 0, 7);",
+        )
+        .expect("a v1 run");
+    }
+    let mut store = SqliteStore::open_path(&path).expect("migrate");
+    assert_eq!(store.schema_version().expect("version"), 2);
+    let runs = store.list_runs(None, 10).expect("runs");
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].findings.stored, 7);
+    assert_eq!(runs[0].events, tenax_store::Tally::default());
+    let run = store
+        .begin_run("plant", SourceKind::Ot, RunMode::Full)
+        .expect("begin");
+    let batch = Batch {
+        events: vec![tenax_store::EventRow {
+            event: tenax_store::testsuite::full_event("plant", "e-1", 1_700_000_000),
+            raw: r#"{"id":"e-1"}"#.into(),
+        }],
+        ..Batch::default()
+    };
+    assert_eq!(
+        store
+            .apply_batch(run, "plant", &batch)
+            .expect("apply")
+            .events,
+        1
+    );
+    assert_eq!(
+        store
+            .count_events(&tenax_store::EventFilter::default())
+            .expect("count"),
+        1
+    );
+    store.integrity_check().expect("integrity");
+}
