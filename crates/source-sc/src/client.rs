@@ -129,6 +129,7 @@ impl ScClient {
         &self,
         method: &Method,
         path: &str,
+        query: &[(&str, &str)],
         body: Option<&serde_json::Value>,
         session: Option<&Session>,
     ) -> Result<Answer> {
@@ -150,6 +151,9 @@ impl ScClient {
             .http
             .request(method.clone(), self.url(path))
             .headers(headers);
+        if !query.is_empty() {
+            req = req.query(query);
+        }
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -226,18 +230,35 @@ impl ScClient {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<Bytes> {
+        self.call_with(method, path, &[], body).await
+    }
+
+    /// [`ScClient::call`] with query parameters (kept out of error messages).
+    pub async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<Bytes> {
         if self.is_session() && self.current_session().is_none() {
             self.relogin(None).await?;
         }
         let session = self.current_session();
-        match self.send(&method, path, body, session.as_ref()).await? {
+        match self
+            .send(&method, path, query, body, session.as_ref())
+            .await?
+        {
             Answer::Body(b, _) => Ok(b),
             Answer::Expired(e) => {
                 warn!(endpoint = %endpoint(&method, path), "Security Center session expired; logging in again.");
                 let Some(old) = session else { return Err(e) };
                 self.relogin(Some(&old.token)).await?;
                 let session = self.current_session();
-                match self.send(&method, path, body, session.as_ref()).await? {
+                match self
+                    .send(&method, path, query, body, session.as_ref())
+                    .await?
+                {
                     Answer::Body(b, _) => Ok(b),
                     Answer::Expired(e) => Err(e),
                 }
@@ -265,12 +286,13 @@ impl ScClient {
         &self,
         method: &Method,
         path: &str,
+        query: &[(&str, &str)],
         body: Option<&serde_json::Value>,
         session: Option<&Session>,
     ) -> Result<Answer> {
         self.retry
             .run(&endpoint(method, path), || {
-                self.attempt(method, path, body, session)
+                self.attempt(method, path, query, body, session)
             })
             .await
     }
@@ -288,7 +310,10 @@ impl ScClient {
         });
         let path = "/rest/token";
         let ep = endpoint(&Method::POST, path);
-        let (bytes, cookie) = match self.send(&Method::POST, path, Some(&body), None).await? {
+        let (bytes, cookie) = match self
+            .send(&Method::POST, path, &[], Some(&body), None)
+            .await?
+        {
             Answer::Body(b, c) => (b, c),
             Answer::Expired(e) => return Err(e),
         };
@@ -316,7 +341,7 @@ impl ScClient {
             return Ok(());
         };
         match self
-            .attempt(&Method::DELETE, "/rest/token", None, Some(&s))
+            .attempt(&Method::DELETE, "/rest/token", &[], None, Some(&s))
             .await?
         {
             Answer::Body(..) => Ok(()),

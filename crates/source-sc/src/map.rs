@@ -101,7 +101,16 @@ fn host_identity(
     let repo = repository
         .and_then(|r| opt_str(&r.id))
         .ok_or("repository.id")?;
-    if let Some(u) = opt_str(host_uuid).or_else(|| opt_str(uuid)) {
+    identity_of(repo, opt_str(host_uuid).or_else(|| opt_str(uuid)), ip)
+}
+
+/// [`host_identity`] from a repository id and the host's uuid, if any.
+fn identity_of(
+    repo: String,
+    uuid: Option<String>,
+    ip: &Option<Cow<'_, str>>,
+) -> Result<(String, String), &'static str> {
+    if let Some(u) = uuid {
         let scope = format!("{repo}:{u}");
         return Ok((u, scope));
     }
@@ -187,58 +196,51 @@ pub fn to_finding(
     })
 }
 
-/// Maps one `sumip` (or `deviceInfo`) row to the host asset, with the same host identity as
-/// the findings on it.
-pub fn to_host_asset(
-    source: &str,
-    index: u64,
-    w: &wire::HostSummary<'_>,
-) -> Result<Asset, MapError> {
-    let (id, _) =
-        host_identity(w.repository.as_ref(), &w.host_uuid, &w.uuid, &w.ip).map_err(|f| {
-            MapError::Field {
-                index,
-                field: f,
-                problem: "is missing".into(),
-            }
-        })?;
-    let mut fqdns = Vec::new();
-    let mut hostnames = Vec::new();
-    if let Some(dns) = opt_str(&w.dns_name) {
-        if dns.contains('.') {
-            fqdns.push(dns);
+/// What both host endpoints say about a host, in the model's terms.
+struct HostParts {
+    id: String,
+    names: [Option<String>; 3],
+    ip: Option<String>,
+    mac: Option<String>,
+    os: Option<String>,
+    asset_type: Option<String>,
+    first_seen: Option<tenax_model::Timestamp>,
+    last_seen: Option<tenax_model::Timestamp>,
+    repository: Option<String>,
+    risk: Option<f64>,
+}
+
+/// Builds the asset the same way for `sumip` and inventory hosts. `names` are the DNS name,
+/// the NetBIOS name and any other name, in that order; each goes to `fqdns` (with a dot) or
+/// `hostnames` once (case-insensitively), IP-address-looking names are dropped.
+fn host_asset(source: &str, p: HostParts) -> Asset {
+    let mut fqdns: Vec<String> = Vec::new();
+    let mut hostnames: Vec<String> = Vec::new();
+    for n in p.names.into_iter().flatten() {
+        if n.parse::<std::net::IpAddr>().is_ok()
+            || hostnames
+                .iter()
+                .chain(&fqdns)
+                .any(|h| h.eq_ignore_ascii_case(&n))
+        {
+            continue;
+        }
+        if n.contains('.') {
+            fqdns.push(n);
         } else {
-            hostnames.push(dns);
+            hostnames.push(n);
         }
     }
-    if let Some(nb) = w.netbios_name.as_deref().and_then(netbios_host)
-        && !hostnames.iter().any(|h| h.eq_ignore_ascii_case(&nb))
-        && !fqdns.iter().any(|f| f.eq_ignore_ascii_case(&nb))
-    {
-        hostnames.push(nb);
-    }
     let (mut ipv4s, mut ipv6s) = (Vec::new(), Vec::new());
-    if let Some(ip) = opt_str(&w.ip) {
+    if let Some(ip) = p.ip {
         if ip.contains(':') {
             ipv6s.push(ip);
         } else {
             ipv4s.push(ip);
         }
     }
-    let macs = w
-        .mac_address
-        .as_deref()
-        .and_then(normalize_mac)
-        .into_iter()
-        .collect();
-    let operating_systems = opt_str(&w.os)
-        .or_else(|| opt_str(&w.os_cpe))
-        .into_iter()
-        .collect();
-    let last_seen = opt_time(&w.last_scan)
-        .or_else(|| opt_time(&w.last_auth_run).max(opt_time(&w.last_unauth_run)));
     let mut tags = BTreeMap::new();
-    if let Some(name) = w.repository.as_ref().and_then(|r| opt_str(&r.name)) {
+    if let Some(name) = p.repository {
         tags.insert("repository".to_owned(), name);
     }
     let name = fqdns
@@ -247,28 +249,140 @@ pub fn to_host_asset(
         .or(ipv4s.first())
         .or(ipv6s.first())
         .cloned();
-    Ok(Asset {
+    Asset {
         source: source.to_owned(),
         kind: Some(SourceKind::Sc),
-        id,
+        id: p.id,
         unified_id: None,
         name,
         hostnames,
         fqdns,
         ipv4s,
         ipv6s,
-        macs,
-        operating_systems,
-        asset_type: None,
+        macs: p
+            .mac
+            .as_deref()
+            .and_then(normalize_mac)
+            .into_iter()
+            .collect(),
+        operating_systems: p.os.into_iter().collect(),
+        asset_type: p.asset_type,
         vendor: None,
         model: None,
         firmware: None,
-        first_seen: None,
-        last_seen,
+        first_seen: p.first_seen,
+        last_seen: p.last_seen,
         tags,
-        risk: score(&w.acr_score),
+        risk: p.risk,
         deleted_at: None,
-    })
+    }
+}
+
+fn missing(index: u64) -> impl Fn(&'static str) -> MapError {
+    move |field| MapError::Field {
+        index,
+        field,
+        problem: "is missing".into(),
+    }
+}
+
+/// Maps one `sumip` (or `deviceInfo`) row to the host asset, with the same host identity as
+/// the findings on it. Also returns the repository id (for asset-list membership).
+pub fn to_host_asset_in(
+    source: &str,
+    index: u64,
+    w: &wire::HostSummary<'_>,
+) -> Result<(Asset, String), MapError> {
+    let (id, _) = host_identity(w.repository.as_ref(), &w.host_uuid, &w.uuid, &w.ip)
+        .map_err(missing(index))?;
+    let repo = w
+        .repository
+        .as_ref()
+        .and_then(|r| opt_str(&r.id))
+        .unwrap_or_default();
+    let asset = host_asset(
+        source,
+        HostParts {
+            id,
+            names: [
+                opt_str(&w.dns_name),
+                w.netbios_name.as_deref().and_then(netbios_host),
+                None,
+            ],
+            ip: opt_str(&w.ip),
+            mac: opt_str(&w.mac_address),
+            os: opt_str(&w.os).or_else(|| opt_str(&w.os_cpe)),
+            asset_type: None,
+            first_seen: None,
+            last_seen: opt_time(&w.last_scan)
+                .or_else(|| opt_time(&w.last_auth_run).max(opt_time(&w.last_unauth_run))),
+            repository: w.repository.as_ref().and_then(|r| opt_str(&r.name)),
+            risk: score(&w.acr_score),
+        },
+    );
+    Ok((asset, repo))
+}
+
+/// Maps one `sumip` (or `deviceInfo`) row to the host asset, with the same host identity as
+/// the findings on it.
+pub fn to_host_asset(
+    source: &str,
+    index: u64,
+    w: &wire::HostSummary<'_>,
+) -> Result<Asset, MapError> {
+    to_host_asset_in(source, index, w).map(|(a, _)| a)
+}
+
+/// Maps one host of the 6.x inventory (`/rest/hosts`) to the host asset, with the same
+/// identity as `sumip` and the findings: `uuid` when non-empty (it is the `hostUUID` of the
+/// host's `vulndetails` rows; `tenableUUID` is not used), else `<repository id>:<ip>`. The
+/// repository id is `repository.id`, else `repID`. Also returns the repository id.
+pub fn to_inventory_asset(
+    source: &str,
+    index: u64,
+    w: &wire::HostRecord<'_>,
+) -> Result<(Asset, String), MapError> {
+    let repo = w
+        .repository
+        .as_ref()
+        .and_then(|r| opt_str(&r.id))
+        .or_else(|| opt_str(&w.rep_id))
+        .ok_or_else(|| missing(index)("repository.id"))?;
+    let (id, _) = identity_of(repo.clone(), opt_str(&w.uuid), &w.ip_address)
+        .map_err(|f| missing(index)(if f == "ip" { "ipAddress" } else { f }))?;
+    let asset = host_asset(
+        source,
+        HostParts {
+            id,
+            names: [
+                opt_str(&w.dns),
+                w.net_bios.as_deref().and_then(netbios_host),
+                opt_str(&w.name),
+            ],
+            ip: opt_str(&w.ip_address),
+            mac: opt_str(&w.mac_address),
+            os: opt_str(&w.os),
+            asset_type: opt_str(&w.system_type),
+            first_seen: opt_time(&w.first_seen),
+            last_seen: opt_time(&w.last_seen),
+            repository: w.repository.as_ref().and_then(|r| opt_str(&r.name)),
+            risk: score(&w.acr),
+        },
+    );
+    Ok((asset, repo))
+}
+
+/// Parses and maps one `/rest/hosts` row from its JSON text (see [`to_inventory_asset`]).
+pub fn parse_inventory_asset(
+    source: &str,
+    index: u64,
+    raw: &str,
+) -> Result<(Asset, String), MapError> {
+    let w: wire::HostRecord<'_> = serde_json::from_str(raw).map_err(|e| MapError::Json {
+        index,
+        message: e.to_string(),
+    })?;
+    to_inventory_asset(source, index, &w)
 }
 
 /// Parses and maps one `vulndetails` row from its JSON text.
@@ -287,11 +401,20 @@ pub fn parse_finding(
 
 /// Parses and maps one `sumip` row from its JSON text.
 pub fn parse_host_asset(source: &str, index: u64, raw: &str) -> Result<Asset, MapError> {
+    parse_host_asset_in(source, index, raw).map(|(a, _)| a)
+}
+
+/// Parses and maps one `sumip` row from its JSON text; also returns the repository id.
+pub fn parse_host_asset_in(
+    source: &str,
+    index: u64,
+    raw: &str,
+) -> Result<(Asset, String), MapError> {
     let w: wire::HostSummary<'_> = serde_json::from_str(raw).map_err(|e| MapError::Json {
         index,
         message: e.to_string(),
     })?;
-    to_host_asset(source, index, &w)
+    to_host_asset_in(source, index, &w)
 }
 
 #[cfg(test)]
@@ -466,6 +589,64 @@ mod tests {
                 .to_string(),
             "record 2: repository.id is missing"
         );
+    }
+
+    #[test]
+    fn inventory_hosts_map_with_the_sumip_identity() {
+        // The same host as the simulator serves it from /rest/hosts and from sumip.
+        let inv = r#"{"id":"154","uuid":"4f1c7e1e-1111-4a4a-8888-000000000001","tenableUUID":"t-1","name":"web01.corp.example","ipAddress":"10.0.0.7","os":"Ubuntu 22.04","firstSeen":"1700000000","lastSeen":"1700086400","macAddress":"00-50-56-A6-55-8C","netBios":"CORP\\WEB01","dns":"web01.corp.example","repID":"1","repository":{"id":"1","name":"Servers","description":"","dataFormat":"IPv4"},"systemType":"general_purpose","acr":"7.5","source":[{"type":"Nessus Scan"}]}"#;
+        let sumip = r#"{"ip":"10.0.0.7","uuid":"","hostUUID":"4f1c7e1e-1111-4a4a-8888-000000000001","dnsName":"web01.corp.example","netbiosName":"CORP\\WEB01","macAddress":"00:50:56:a6:55:8c","repository":{"id":"1","name":"Servers"}}"#;
+        let (a, repo) = parse_inventory_asset("sc", 0, inv).unwrap();
+        let (b, repo_b) = parse_host_asset_in("sc", 0, sumip).unwrap();
+        assert_eq!(a.id, "4f1c7e1e-1111-4a4a-8888-000000000001");
+        assert_eq!(
+            (a.id.as_str(), repo.as_str()),
+            (b.id.as_str(), repo_b.as_str())
+        );
+        assert_eq!(a.fqdns, ["web01.corp.example"]);
+        assert_eq!(a.hostnames, ["WEB01"]);
+        assert_eq!(
+            (a.fqdns.clone(), a.hostnames.clone()),
+            (b.fqdns, b.hostnames)
+        );
+        assert_eq!(a.name.as_deref(), Some("web01.corp.example"));
+        assert_eq!(a.ipv4s, ["10.0.0.7"]);
+        assert_eq!(a.macs, ["00:50:56:a6:55:8c"]);
+        assert_eq!(a.macs, b.macs);
+        assert_eq!(a.operating_systems, ["Ubuntu 22.04"]);
+        assert_eq!(a.asset_type.as_deref(), Some("general_purpose"));
+        assert_eq!(a.first_seen.unwrap().timestamp(), 1_700_000_000);
+        assert_eq!(a.last_seen.unwrap().timestamp(), 1_700_086_400);
+        assert_eq!(a.risk, Some(7.5));
+        assert_eq!(
+            a.tags.get("repository").map(String::as_str),
+            Some("Servers")
+        );
+        assert_eq!(a.tags, b.tags);
+
+        // IP-only: uuid empty (tenableUUID is not the identity), repository from repID.
+        let inv = r#"{"uuid":"","tenableUUID":"t-2","name":"10.0.0.8","ipAddress":"10.0.0.8","repID":"2","acr":{"score":3}}"#;
+        let (a, repo) = parse_inventory_asset("sc", 0, inv).unwrap();
+        assert_eq!((a.id.as_str(), repo.as_str()), ("2:10.0.0.8", "2"));
+        assert!(
+            a.hostnames.is_empty() && a.fqdns.is_empty(),
+            "an IP is not a name"
+        );
+        assert_eq!(a.name.as_deref(), Some("10.0.0.8"));
+        assert_eq!(a.risk, None, "an undocumented acr shape is ignored");
+        let sumip = r#"{"ip":"10.0.0.8","uuid":"","hostUUID":"","repository":{"id":"2"}}"#;
+        assert_eq!(parse_host_asset("sc", 0, sumip).unwrap().id, a.id);
+
+        let e = |raw: &str| parse_inventory_asset("sc", 3, raw).unwrap_err().to_string();
+        assert_eq!(
+            e(r#"{"ipAddress":"1.1.1.1"}"#),
+            "record 3: repository.id is missing"
+        );
+        assert_eq!(
+            e(r#"{"repID":"1","uuid":""}"#),
+            "record 3: ipAddress is missing"
+        );
+        assert!(e(r#"{"repID":[1]}"#).starts_with("record 3: "));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! hosts) in a time window, streamed into store batches. Page offsets are never kept
 //! between runs: an interrupted run starts its window again (upserts are idempotent).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -18,8 +19,9 @@ use tracing::{info, warn};
 
 use crate::client::{ScClient, endpoint};
 use crate::config::{ScAuth, ScSettings};
+use crate::lists::AssetListIndex;
 use crate::map::{self, ScSourceType};
-use crate::wire::{AnalysisPage, Envelope};
+use crate::wire::{self, AnalysisPage, Envelope, HostsResponse};
 
 /// Checkpoint key of the incremental window.
 pub const WINDOW_KEY: &str = "sc.window";
@@ -164,14 +166,14 @@ impl ScSource {
             filter("lastMitigated", &range),
             filter("wasVuln", "excludeWas")
         ]);
+        let hosts_query = Query {
+            phase: "sc hosts",
+            role: Role::Hosts,
+            source_type: ScSourceType::Cumulative,
+            tool: "sumip",
+            filters: seen.clone(),
+        };
         let queries = [
-            Query {
-                phase: "sc hosts",
-                role: Role::Hosts,
-                source_type: ScSourceType::Cumulative,
-                tool: "sumip",
-                filters: seen.clone(),
-            },
             Query {
                 phase: "sc cumulative vulnerabilities",
                 role: Role::Findings(ScSourceType::Cumulative),
@@ -193,8 +195,37 @@ impl ScSource {
         };
         let (mut exp_assets, mut exp_findings) = (0u64, 0u64);
         let mut details = serde_json::Map::new();
+        let version = self.client.system().await?["version"]
+            .as_str()
+            .map(str::to_owned);
+        details.insert("version".into(), json!(version));
+        let lists = self.asset_lists(&mut details, &mut out).await?;
+        let inventory = if uses_inventory(version.as_deref()) {
+            self.inventory(req, tx, &lists).await?
+        } else {
+            None
+        };
+        let hosts = match inventory {
+            Some(r) => {
+                details.insert("hosts from".into(), json!("GET /rest/hosts"));
+                r
+            }
+            None => {
+                details.insert("hosts from".into(), json!("sumip"));
+                self.query(&hosts_query, req, tx, &lists).await?
+            }
+        };
+        exp_assets += hosts.expected;
+        if !hosts.problems.is_empty() {
+            out.complete = false;
+            out.problems.extend(hosts.problems.iter().cloned());
+        }
+        details.insert(
+            hosts_query.phase.to_owned(),
+            json!({"expected": hosts.expected, "rows": hosts.rows, "skipped": hosts.skipped}),
+        );
         for q in &queries {
-            let r = self.query(q, req, tx).await?;
+            let r = self.query(q, req, tx, &lists).await?;
             match q.role {
                 Role::Hosts => exp_assets += r.expected,
                 Role::Findings(_) => exp_findings += r.expected,
@@ -246,6 +277,7 @@ impl ScSource {
         q: &Query,
         req: &SyncRequest,
         tx: &mpsc::Sender<SourceEvent>,
+        lists: &AssetListIndex,
     ) -> Result<QueryResult> {
         let s = &self.settings;
         let ps = u64::from(s.page_size);
@@ -299,9 +331,12 @@ impl ScSource {
                     Role::Findings(t) => map::parse_finding(&s.name, t, index, &raw).map(|f| {
                         batch.findings.push((f, raw.clone()));
                     }),
-                    Role::Hosts => map::parse_host_asset(&s.name, index, &raw).map(|a| {
-                        batch.assets.push((a, raw.clone()));
-                    }),
+                    Role::Hosts => {
+                        map::parse_host_asset_in(&s.name, index, &raw).map(|(mut a, repo)| {
+                            lists.tag(&mut a, &repo);
+                            batch.assets.push((a, raw.clone()));
+                        })
+                    }
                 };
                 match mapped {
                     Ok(()) => batch_bytes += raw.len(),
@@ -345,6 +380,262 @@ impl ScSource {
         }
         res.expected = total.unwrap_or(0);
         Ok(res)
+    }
+}
+
+/// True when the 6.x host inventory should be tried: version 6.0 or later, or a version the
+/// server did not tell (the endpoint's first version is not documented; a 404 or 403 falls
+/// back to `sumip`).
+pub fn uses_inventory(version: Option<&str>) -> bool {
+    version.and_then(parse_version).is_none_or(|v| v >= (6, 0))
+}
+
+/// An answer meaning "this server has no such endpoint, or this user may not use it".
+fn unavailable(e: &SourceError) -> bool {
+    matches!(e, SourceError::Forbidden { .. }) || e.status() == Some(404)
+}
+
+/// Fields asked of `/rest/hosts`.
+const HOST_FIELDS: &str = "id,uuid,tenableUUID,name,ipAddress,os,firstSeen,lastSeen,macAddress,\
+                           netBios,dns,repID,repository,systemType,acr";
+
+/// Asset lists read at once.
+const LIST_CONCURRENCY: usize = 4;
+
+impl ScSource {
+    /// Reads the asset lists (`GET /rest/asset`, then `GET /rest/asset/{id}` with
+    /// `viewableIPs` for each, at most [`LIST_CONCURRENCY`] at a time). A user who may not
+    /// read them (403/404) gets hosts without `asset_lists` tags and a warning; other
+    /// failures make the run partial (hosts are still stored, without the tags).
+    async fn asset_lists(
+        &self,
+        details: &mut serde_json::Map<String, serde_json::Value>,
+        out: &mut SourceOutcome,
+    ) -> Result<AssetListIndex> {
+        let s = &self.settings;
+        let mut idx = AssetListIndex::default();
+        let path = "/rest/asset";
+        let ep = endpoint(&Method::GET, path);
+        let query = [("fields", "id,name,type"), ("excludeAllDefined", "true")];
+        let bytes = match self.client.call_with(Method::GET, path, &query, None).await {
+            Ok(b) => b,
+            Err(e) if unavailable(&e) => {
+                warn!(source = %s.name, error = %e, "Asset lists are not readable; hosts get no asset_lists tag.");
+                details.insert("asset lists".into(), json!({"error": e.to_string()}));
+                return Ok(idx);
+            }
+            Err(e) if e.is_config() => return Err(e),
+            Err(e) => {
+                out.complete = false;
+                out.problems.push(format!("asset lists: {e}"));
+                return Ok(idx);
+            }
+        };
+        let decode = |e: serde_json::Error| SourceError::Decode {
+            endpoint: ep.clone(),
+            message: e.to_string(),
+        };
+        let env: Envelope<'_> = serde_json::from_slice(&bytes).map_err(decode)?;
+        let all: wire::AssetLists<'_> = env.response_as().map_err(decode)?;
+        let mut ids: Vec<String> = Vec::new();
+        for l in all.usable.iter().chain(&all.manageable).chain(&all.assets) {
+            let Some(id) = l.id.as_deref().map(str::trim) else {
+                continue;
+            };
+            // 0 = All Defined Ranges: every host is in it.
+            if id.is_empty() || id == "0" || ids.iter().any(|x| x == id) {
+                continue;
+            }
+            ids.push(id.to_owned());
+        }
+        let sem = Arc::new(tokio::sync::Semaphore::new(LIST_CONCURRENCY));
+        let mut set = tokio::task::JoinSet::new();
+        for (i, id) in ids.iter().enumerate() {
+            let client = self.client.clone();
+            let sem = Arc::clone(&sem);
+            let id = id.clone();
+            set.spawn(async move {
+                let _permit = sem.acquire_owned().await;
+                let path = format!("/rest/asset/{id}");
+                let r = client
+                    .call_with(
+                        Method::GET,
+                        &path,
+                        &[("fields", "id,name,type,viewableIPs")],
+                        None,
+                    )
+                    .await;
+                (i, path, r)
+            });
+        }
+        let mut answers: Vec<Option<(String, bytes::Bytes)>> = vec![None; ids.len()];
+        let (mut skipped, mut bad_items) = (0u64, 0usize);
+        let mut first_error: Option<SourceError> = None;
+        while let Some(joined) = set.join_next().await {
+            let (i, path, r) =
+                joined.map_err(|e| SourceError::Config(format!("asset list task failed: {e}")))?;
+            match r {
+                Ok(b) => answers[i] = Some((path, b)),
+                // Deleted since the list of lists was read, or not visible to this user.
+                Err(e) if unavailable(&e) => {
+                    skipped += 1;
+                    warn!(source = %s.name, error = %e, "Asset list skipped.");
+                }
+                Err(e) => {
+                    if first_error.is_none() {
+                        first_error = Some(e);
+                    }
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            if e.is_config() {
+                return Err(e);
+            }
+            out.complete = false;
+            out.problems.push(format!("asset lists: {e}"));
+        }
+        // In the server's order, so names and warnings do not depend on timing.
+        for (path, b) in answers.into_iter().flatten() {
+            let ep = endpoint(&Method::GET, &path);
+            let decode = |e: serde_json::Error| SourceError::Decode {
+                endpoint: ep.clone(),
+                message: e.to_string(),
+            };
+            let env: Envelope<'_> = serde_json::from_slice(&b).map_err(decode)?;
+            let list: wire::AssetList<'_> = env.response_as().map_err(decode)?;
+            let bad = idx.add(&list);
+            if let Some(first) = bad.first() {
+                warn!(source = %s.name, endpoint = %ep, count = bad.len(), first = %first, "Asset list addresses not understood; they are ignored.");
+            }
+            bad_items += bad.len();
+        }
+        info!(source = %s.name, lists = idx.len(), skipped, "Asset lists read.");
+        details.insert(
+            "asset lists".into(),
+            json!({"lists": idx.len(), "skipped": skipped, "unreadable addresses": bad_items}),
+        );
+        Ok(idx)
+    }
+
+    /// The 6.x host inventory: `GET /rest/hosts?pagination=true` in `[startOffset,
+    /// endOffset)` pages (a plain array answer is read too: a page shorter than asked, or a
+    /// page with nothing new, is the last). `None` when the server has no inventory (404) or
+    /// the user may not read it (403) on the first page: the caller falls back to `sumip`.
+    /// All hosts are read on every run (the endpoint has no working time filter).
+    async fn inventory(
+        &self,
+        req: &SyncRequest,
+        tx: &mpsc::Sender<SourceEvent>,
+        lists: &AssetListIndex,
+    ) -> Result<Option<QueryResult>> {
+        let s = &self.settings;
+        let ps = u64::from(s.page_size);
+        let path = "/rest/hosts";
+        let ep = endpoint(&Method::GET, path);
+        let phase = "sc hosts";
+        let mut res = QueryResult::default();
+        let mut total: Option<u64> = None;
+        let mut offset = 0u64;
+        let mut pages = 0u64;
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut batch = SourceBatch::default();
+        let mut first_skip: Option<String> = None;
+        loop {
+            if req.cancel.is_cancelled() {
+                return Err(SourceError::Cancelled);
+            }
+            let (start, end, limit) = (
+                offset.to_string(),
+                (offset + ps).to_string(),
+                ps.to_string(),
+            );
+            let query = [
+                ("fields", HOST_FIELDS),
+                ("pagination", "true"),
+                ("startOffset", start.as_str()),
+                ("endOffset", end.as_str()),
+                ("limit", limit.as_str()),
+            ];
+            let bytes = match self.client.call_with(Method::GET, path, &query, None).await {
+                Ok(b) => b,
+                Err(e) if offset == 0 && unavailable(&e) => {
+                    info!(source = %s.name, error = %e, "No host inventory; reading hosts with the sumip tool.");
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            };
+            let decode = |e: serde_json::Error| SourceError::Decode {
+                endpoint: ep.clone(),
+                message: e.to_string(),
+            };
+            let env: Envelope<'_> = serde_json::from_slice(&bytes).map_err(decode)?;
+            let (rows, paged) = match HostsResponse::parse(&env).map_err(decode)? {
+                HostsResponse::Page(p) => {
+                    total.get_or_insert(p.total_records.unwrap_or(0).max(0) as u64);
+                    (p.results, true)
+                }
+                HostsResponse::List(rows) => (rows, false),
+            };
+            let got = rows.len() as u64;
+            let mut new = 0u64;
+            for raw in rows {
+                let index = res.rows;
+                res.rows += 1;
+                match map::parse_inventory_asset(&s.name, index, raw.get()) {
+                    Ok((mut a, repo)) => {
+                        if !seen.insert(a.id.clone()) {
+                            continue;
+                        }
+                        new += 1;
+                        lists.tag(&mut a, &repo);
+                        batch.assets.push((a, Box::from(raw.get())));
+                    }
+                    Err(e) => {
+                        res.skipped += 1;
+                        first_skip.get_or_insert_with(|| e.to_string());
+                    }
+                }
+                if batch.assets.len() >= s.batch_records {
+                    send(tx, std::mem::take(&mut batch)).await?;
+                }
+            }
+            pages += 1;
+            let _ = tx.try_send(SourceEvent::Progress(Progress {
+                phase,
+                done: pages,
+                total: total.map(|t| t.div_ceil(ps)),
+                records: res.rows,
+            }));
+            offset += ps;
+            let last = if paged {
+                got == 0 || offset >= total.unwrap_or(0)
+            } else {
+                // A plain array: shorter than asked (or everything at once) is the end; so
+                // is a page with nothing new (a server that ignores the offsets).
+                got != ps || new == 0
+            };
+            if last {
+                break;
+            }
+        }
+        send(tx, batch).await?;
+        if res.skipped > 0 {
+            warn!(source = %s.name, phase, skipped = res.skipped, first = first_skip.as_deref().unwrap_or(""), "Hosts skipped: they could not be mapped.");
+        }
+        res.expected = match total {
+            Some(t) => {
+                if res.rows < t {
+                    res.problems.push(format!(
+                        "{phase}: {} of {t} hosts received from {ep}",
+                        res.rows
+                    ));
+                }
+                t
+            }
+            None => res.rows,
+        };
+        Ok(Some(res))
     }
 }
 

@@ -257,6 +257,139 @@ pub struct HostSummary<'a> {
     pub repository: Option<RepositoryRef<'a>>,
 }
 
+/// One host of the SC 6.x inventory (`GET /rest/hosts`, `POST /rest/hosts/search`). Shapes
+/// of `source`, `acr` and `aes` are undocumented; only text fields are read.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HostRecord<'a> {
+    /// Numeric host id (text).
+    #[serde(borrow, default, deserialize_with = "opt_text")]
+    pub id: Option<Cow<'a, str>>,
+    /// Host uuid (the `hostUUID` of its `vulndetails` rows); empty for hosts tracked by
+    /// address only.
+    #[serde(borrow, default, deserialize_with = "opt_text")]
+    pub uuid: Option<Cow<'a, str>>,
+    /// Tenable-wide asset uuid.
+    #[serde(borrow, default, rename = "tenableUUID", deserialize_with = "opt_text")]
+    pub tenable_uuid: Option<Cow<'a, str>>,
+    /// Display name.
+    #[serde(borrow, default, deserialize_with = "opt_text")]
+    pub name: Option<Cow<'a, str>>,
+    /// IP address.
+    #[serde(borrow, default, deserialize_with = "opt_text")]
+    pub ip_address: Option<Cow<'a, str>>,
+    /// Operating system.
+    #[serde(borrow, default, deserialize_with = "opt_text")]
+    pub os: Option<Cow<'a, str>>,
+    /// Epoch seconds.
+    #[serde(borrow, default, deserialize_with = "opt_text")]
+    pub first_seen: Option<Cow<'a, str>>,
+    /// Epoch seconds.
+    #[serde(borrow, default, deserialize_with = "opt_text")]
+    pub last_seen: Option<Cow<'a, str>>,
+    /// MAC address.
+    #[serde(borrow, default, deserialize_with = "opt_text")]
+    pub mac_address: Option<Cow<'a, str>>,
+    /// NetBIOS name (`WORKGROUP\NAME` or `NAME`).
+    #[serde(borrow, default, deserialize_with = "opt_text")]
+    pub net_bios: Option<Cow<'a, str>>,
+    /// DNS name.
+    #[serde(borrow, default, deserialize_with = "opt_text")]
+    pub dns: Option<Cow<'a, str>>,
+    /// Repository id, when `repository` is not sent.
+    #[serde(borrow, default, rename = "repID", deserialize_with = "opt_text")]
+    pub rep_id: Option<Cow<'a, str>>,
+    /// Repository.
+    #[serde(borrow, default)]
+    pub repository: Option<RepositoryRef<'a>>,
+    /// `general_purpose`, …
+    #[serde(borrow, default, deserialize_with = "opt_text")]
+    pub system_type: Option<Cow<'a, str>>,
+    /// Asset Criticality Rating, when a number or text.
+    #[serde(borrow, default, deserialize_with = "lenient_text")]
+    pub acr: Option<Cow<'a, str>>,
+}
+
+/// `response` of the host inventory: a plain array of hosts, or with `pagination=true` a
+/// page `{totalRecords, returnedRecords, startOffset, endOffset, results}`.
+#[derive(Debug)]
+pub enum HostsResponse<'a> {
+    /// The whole answer is the array of hosts (no total).
+    List(Vec<&'a RawValue>),
+    /// A page with `totalRecords`.
+    Page(AnalysisPage<'a>),
+}
+
+impl<'a> HostsResponse<'a> {
+    /// Reads the envelope's `response` in either shape.
+    pub fn parse(env: &Envelope<'a>) -> Result<Self, serde_json::Error> {
+        let raw = env.response.map(RawValue::get).unwrap_or("null");
+        if raw.trim_start().starts_with('[') {
+            serde_json::from_str(raw).map(HostsResponse::List)
+        } else {
+            serde_json::from_str(raw).map(HostsResponse::Page)
+        }
+    }
+}
+
+/// `response` of `GET /rest/asset`: `{usable, manageable}` for organization users, or
+/// `{assets}` for administrators (per organization).
+#[derive(Debug, Default, Deserialize)]
+pub struct AssetLists<'a> {
+    /// Lists the user may use in queries.
+    #[serde(borrow, default)]
+    pub usable: Vec<AssetList<'a>>,
+    /// Lists the user may edit.
+    #[serde(borrow, default)]
+    pub manageable: Vec<AssetList<'a>>,
+    /// Administrator view.
+    #[serde(borrow, default)]
+    pub assets: Vec<AssetList<'a>>,
+}
+
+/// One asset list (`GET /rest/asset` row or `GET /rest/asset/{id}` response).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssetList<'a> {
+    /// List id (`"0"` = All Defined Ranges).
+    #[serde(borrow, default, deserialize_with = "opt_text")]
+    pub id: Option<Cow<'a, str>>,
+    /// Name.
+    #[serde(borrow, default, deserialize_with = "opt_text")]
+    pub name: Option<Cow<'a, str>>,
+    /// `static`, `dynamic`, `dnsname`, `combination`, `ldapquery`, `watchlist`, …
+    #[serde(borrow, default, rename = "type", deserialize_with = "opt_text")]
+    pub kind: Option<Cow<'a, str>>,
+    /// Member addresses per repository (only when asked for with `fields`).
+    #[serde(borrow, default, rename = "viewableIPs")]
+    pub viewable_ips: Option<Vec<ViewableIps<'a>>>,
+}
+
+/// One `viewableIPs` entry: the list's addresses in one repository.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ViewableIps<'a> {
+    /// The repository (absent: every repository).
+    #[serde(borrow, default)]
+    pub repository: Option<RepositoryRef<'a>>,
+    /// Addresses, `a-b` ranges or CIDR blocks, separated by newlines or commas.
+    #[serde(borrow, default, deserialize_with = "opt_text")]
+    pub ip_list: Option<Cow<'a, str>>,
+    /// Number of addresses.
+    #[serde(borrow, default, deserialize_with = "opt_text")]
+    pub ip_count: Option<Cow<'a, str>>,
+}
+
+/// Like `opt_text`, but objects and arrays are `None` instead of errors (fields whose shape
+/// is undocumented).
+fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    let v: Option<&'de RawValue> = Option::deserialize(d)?;
+    Ok(v.and_then(|r| {
+        let mut de = serde_json::Deserializer::from_str(r.get());
+        opt_text(&mut de).ok().flatten()
+    }))
+}
+
 /// Text that may arrive as a JSON string, number or boolean; `null` is `None`; objects and
 /// arrays are errors. Borrows the string when the JSON has no escapes.
 struct Text;
@@ -369,6 +502,52 @@ mod tests {
         assert_eq!(v.ip, None);
         assert_eq!(v.dns_name.as_deref(), Some("a.b"));
         assert!(serde_json::from_str::<VulnDetail<'_>>(r#"{"ip":[1]}"#).is_err());
+    }
+
+    #[test]
+    fn hosts_answers_in_both_shapes() {
+        let list = r#"{"type":"regular","response":[{"id":"1"},{"id":"2"}],"error_code":0}"#;
+        let e: Envelope<'_> = serde_json::from_str(list).unwrap();
+        match HostsResponse::parse(&e).unwrap() {
+            HostsResponse::List(rows) => assert_eq!(rows.len(), 2),
+            other => panic!("{other:?}"),
+        }
+        let page = r#"{"response":{"totalRecords":"3","returnedRecords":2,"startOffset":"0","endOffset":"2","results":[{"id":"1"},{"id":"2"}]}}"#;
+        let e: Envelope<'_> = serde_json::from_str(page).unwrap();
+        match HostsResponse::parse(&e).unwrap() {
+            HostsResponse::Page(p) => {
+                assert_eq!((p.total_records, p.results.len()), (Some(3), 2));
+            }
+            other => panic!("{other:?}"),
+        }
+        let e: Envelope<'_> = serde_json::from_str(r#"{"response":"x"}"#).unwrap();
+        assert!(HostsResponse::parse(&e).is_err());
+    }
+
+    #[test]
+    fn asset_lists_in_every_shape() {
+        let raw = include_str!("../../../testdata/sc/test_asset_lists_list_success.json");
+        let cassette: serde_json::Value = serde_json::from_str(raw).unwrap();
+        let body = cassette[0]["response"]["body"].to_string();
+        let e: Envelope<'_> = serde_json::from_str(&body).unwrap();
+        let l: AssetLists<'_> = e.response_as().unwrap();
+        assert_eq!(
+            (l.usable.len(), l.manageable.len(), l.assets.len()),
+            (37, 36, 0)
+        );
+        assert_eq!(l.usable[3].name.as_deref(), Some("Windows Hosts"));
+        assert_eq!(l.usable[3].kind.as_deref(), Some("dynamic"));
+        assert!(l.usable[3].viewable_ips.is_none());
+        let admin =
+            r#"{"assets":[{"id":"1","name":"dnsnameTestPost","type":"dnsname","status":0}]}"#;
+        let l: AssetLists<'_> = serde_json::from_str(admin).unwrap();
+        assert_eq!(l.assets[0].id.as_deref(), Some("1"));
+        let one = r#"{"id":"33","name":"test","viewableIPs":[{"repository":{"id":"37","name":"ag repo1"},"ipList":"192.168.1.1\n","ipCount":"1"},{"ipList":""}]}"#;
+        let l: AssetList<'_> = serde_json::from_str(one).unwrap();
+        let v = l.viewable_ips.unwrap();
+        assert_eq!(v[0].repository.as_ref().unwrap().id.as_deref(), Some("37"));
+        assert_eq!(v[0].ip_list.as_deref(), Some("192.168.1.1\n"));
+        assert!(v[1].repository.is_none());
     }
 
     #[test]

@@ -1,2 +1,3 @@
 mod fixtures;
+mod inventory;
 mod sim;

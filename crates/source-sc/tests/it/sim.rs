@@ -4,20 +4,20 @@
 use std::collections::BTreeMap;
 
 use serde_json::json;
-use tenax_model::{Finding, FindingState};
+use tenax_model::{Asset, Finding, FindingState};
 use tenax_sim::{DEFAULT_SC_PASSWORD, DEFAULT_SC_USERNAME, ScOptions, Sim, SimConfig};
 use tenax_source::retry::RetryPolicy;
 use tenax_source_sc::{ScConfig, ScSource};
 use tenax_store::{AssetFilter, FindingFilter, RunMode, RunStatus, SqliteStore, Store};
 use tenax_sync::{AnySource, RunOptions, RunSummary, run_source};
 
-struct Env {
-    sim: Sim,
+pub(crate) struct Env {
+    pub(crate) sim: Sim,
     store: Option<Box<dyn Store>>,
     _dir: tempfile::TempDir,
 }
 
-async fn env_with(sc: ScOptions, faults: &str) -> Env {
+pub(crate) async fn env_with(sc: ScOptions, faults: &str) -> Env {
     let cfg = SimConfig {
         seed: 11,
         assets: 10,
@@ -35,26 +35,26 @@ async fn env_with(sc: ScOptions, faults: &str) -> Env {
     }
 }
 
-fn opts(hosts: usize) -> ScOptions {
+pub(crate) fn opts(hosts: usize) -> ScOptions {
     ScOptions {
         hosts,
         ..ScOptions::default()
     }
 }
 
-fn source(cfg: &ScConfig) -> ScSource {
+pub(crate) fn source(cfg: &ScConfig) -> ScSource {
     ScSource::new(cfg.resolve().unwrap())
         .unwrap()
         .with_retry(RetryPolicy::fast())
 }
 
-fn keys_config(sim: &Sim, page_size: u32) -> ScConfig {
+pub(crate) fn keys_config(sim: &Sim, page_size: u32) -> ScConfig {
     let mut c = ScConfig::new("onprem", &sim.sc_url(), &sim.sc_api_keys());
     c.page_size = page_size;
     c
 }
 
-fn session_config(sim: &Sim, password: &str) -> ScConfig {
+pub(crate) fn session_config(sim: &Sim, password: &str) -> ScConfig {
     let mut c = ScConfig::new("onprem", &sim.sc_url(), "");
     c.api_keys = None;
     c.username = Some(DEFAULT_SC_USERNAME.into());
@@ -63,7 +63,7 @@ fn session_config(sim: &Sim, password: &str) -> ScConfig {
 }
 
 impl Env {
-    async fn sync(&mut self, src: &ScSource, full: bool) -> RunSummary {
+    pub(crate) async fn sync(&mut self, src: &ScSource, full: bool) -> RunSummary {
         let store = self.store.take().unwrap();
         let opts = RunOptions {
             full,
@@ -74,11 +74,11 @@ impl Env {
         r.expect("the store works")
     }
 
-    fn store(&self) -> &dyn Store {
+    pub(crate) fn store(&self) -> &dyn Store {
         self.store.as_deref().unwrap()
     }
 
-    fn count(&self, states: &[FindingState]) -> u64 {
+    pub(crate) fn count(&self, states: &[FindingState]) -> u64 {
         self.store()
             .count_findings(&FindingFilter {
                 states: states.to_vec(),
@@ -87,7 +87,7 @@ impl Env {
             .unwrap()
     }
 
-    fn findings(&self) -> BTreeMap<String, Finding> {
+    pub(crate) fn findings(&self) -> BTreeMap<String, Finding> {
         let mut out = BTreeMap::new();
         self.store()
             .for_each_finding(&FindingFilter::default(), &mut |f: Finding| {
@@ -96,6 +96,23 @@ impl Env {
             })
             .unwrap();
         out
+    }
+
+    /// Every stored asset by id.
+    pub(crate) fn assets(&self) -> BTreeMap<String, Asset> {
+        let mut out = BTreeMap::new();
+        self.store()
+            .for_each_asset(&AssetFilter::default(), &mut |a: Asset| {
+                out.insert(a.id.clone(), a);
+                Ok(())
+            })
+            .unwrap();
+        out
+    }
+
+    /// The `details` of the latest run.
+    pub(crate) fn last_details(&self) -> serde_json::Value {
+        self.store().list_runs(None, 1).unwrap()[0].details.clone()
     }
 }
 
@@ -339,11 +356,13 @@ async fn old_versions_refuse_api_keys_and_accept_a_session() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_session_is_renewed_once_mid_run() {
-    // Each session token serves 3 requests: a sync of many small pages outlives several.
-    let mut e = env_with(opts(8), "sc-expire:after=3").await;
+    // Each session token serves 10 requests: a sync of many small pages outlives several
+    // (more than the 4 asset lists read at once, so a renewed session is never used up
+    // before the repeated request reaches it).
+    let mut e = env_with(opts(8), "sc-expire:after=10").await;
     let t = e.sim.sc_truth();
     let mut cfg = session_config(&e.sim, DEFAULT_SC_PASSWORD);
-    cfg.page_size = 5;
+    cfg.page_size = 2;
     let src = source(&cfg);
     let r = e.sync(&src, false).await;
     assert_eq!(r.status, RunStatus::Succeeded, "{}", r.message);
