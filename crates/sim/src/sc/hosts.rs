@@ -201,7 +201,7 @@ async fn answer(
             Value::Object(m)
         })
         .collect();
-    if q.get("pagination").is_some_and(|p| p == "true") {
+    if q.get("pagination").is_some_and(|p| p == "true") && !sc.opts.hosts_plain_array {
         ok(json!({
             "totalRecords": total.to_string(),
             "returnedRecords": page.len(),

@@ -60,6 +60,9 @@ pub struct ScOptions {
     /// object itself (`{"usable": [...], "manageable": [...]}`). Rows are served as
     /// recorded, with an empty `viewableIPs`.
     pub asset_lists_file: Option<PathBuf>,
+    /// Answer `/rest/hosts` and `/rest/hosts/search` with a plain array of the requested
+    /// window even when `pagination=true` is asked (servers that ignore it). Default false.
+    pub hosts_plain_array: bool,
 }
 
 impl Default for ScOptions {
@@ -75,6 +78,7 @@ impl Default for ScOptions {
             sumip_file: None,
             hosts: 100,
             asset_lists_file: None,
+            hosts_plain_array: false,
         }
     }
 }

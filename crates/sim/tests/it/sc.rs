@@ -901,6 +901,16 @@ async fn hosts_inventory() {
     assert!(r["results"][0]["repository"]["id"].is_string() && r["results"][0].get("os").is_none());
     // Search by IP.
     let ip = all[3]["ipAddress"].as_str().expect("ip");
+    let mut plain = sc_cfg(13, 20);
+    plain.sc.hosts_plain_array = true;
+    let plain = start(plain).await;
+    let (_, v) = Sc::keys(&plain)
+        .get("/hosts?pagination=true&startOffset=5&endOffset=12")
+        .await;
+    let page = v["response"].as_array().expect("a plain array");
+    assert_eq!(page.len(), 7);
+    assert_eq!(page[0]["ipAddress"], all[5]["ipAddress"]);
+    plain.shutdown().await;
     let (st, v) = c
         .send(c.req(reqwest::Method::POST, "/hosts/search?pagination=true").json(
             &json!({"filters": {"and": [{"property": "ip", "operator": "eq", "value": ip}]}}),

@@ -248,3 +248,22 @@ async fn dhcp_moves_keep_uuid_hosts_and_renew_ip_only_hosts_with_the_inventory()
 async fn dhcp_moves_keep_uuid_hosts_and_renew_ip_only_hosts_with_sumip() {
     dhcp_moves("5.20.0").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_array_inventory_is_paged_to_the_end() {
+    // A server that ignores `pagination=true`: no total, a short page is the last one.
+    for page_size in [1, 7, 15, 1000] {
+        let sc = ScOptions {
+            hosts_plain_array: true,
+            ..opts(15)
+        };
+        let mut e = env_with(sc, "").await;
+        let src = source(&keys_config(&e.sim, page_size));
+        let r = e.sync(&src, false).await;
+        assert_eq!(r.status, RunStatus::Succeeded, "{page_size}: {}", r.message);
+        assert_eq!(r.assets.expected, Some(15), "{page_size}");
+        assert_eq!(e.last_details()["hosts from"], "GET /rest/hosts");
+        assert_eq!(seen(&e.assets()), truth(&e.sim), "{page_size}");
+        e.sim.shutdown().await;
+    }
+}
