@@ -86,8 +86,11 @@ impl ScSource {
     }
 
     /// Read-only connection test: reachability and credentials (`GET /rest/system`, with the
-    /// version), the user (`GET /rest/currentUser`). One line per proven thing; the first
-    /// failure is the error. A session is logged out at the end.
+    /// version), the user (`GET /rest/currentUser`), vulnerability analysis (one
+    /// `vulndetails` row), where hosts will come from (`GET /rest/hosts` on 6.x, else the
+    /// `sumip` tool) and whether asset lists are readable. One line per proven thing; the
+    /// first failure is the error (hosts and asset lists are reported, never fatal). A
+    /// session is logged out at the end.
     pub async fn check(&self) -> Result<Vec<String>> {
         let r = self.check_inner().await;
         let out = self.client.logout().await;
@@ -127,6 +130,76 @@ impl ScSource {
             user["role"]["name"].as_str().unwrap_or("?"),
             user["organization"]["name"].as_str().unwrap_or("?"),
         ));
+        let body = json!({
+            "type": "vuln",
+            "sourceType": "cumulative",
+            "query": {"type": "vuln", "tool": "vulndetails", "startOffset": 0, "endOffset": 1, "filters": []},
+            "startOffset": 0,
+            "endOffset": 1,
+        });
+        let page = self
+            .client
+            .response(Method::POST, "/rest/analysis", Some(&body))
+            .await?;
+        lines.push(format!(
+            "vulnerability analysis permitted ({} current vulnerabilities)",
+            count(&page["totalRecords"])
+        ));
+        let version = parse_version(&version);
+        let hosts = if version.is_none_or(|v| v >= (6, 0)) {
+            let q = [
+                ("fields", "id"),
+                ("pagination", "true"),
+                ("startOffset", "0"),
+                ("endOffset", "1"),
+            ];
+            match self
+                .client
+                .call_with(Method::GET, "/rest/hosts", &q, None)
+                .await
+            {
+                Ok(bytes) => {
+                    let total = serde_json::from_slice::<serde_json::Value>(&bytes)
+                        .map(|v| count(&v["response"]["totalRecords"]))
+                        .unwrap_or_else(|_| "?".into());
+                    format!("hosts from the host inventory, GET /rest/hosts ({total} hosts)")
+                }
+                Err(e) if unavailable(&e) => format!(
+                    "hosts from the sumip tool: GET /rest/hosts answered HTTP {}",
+                    e.status().unwrap_or(0)
+                ),
+                Err(e) => return Err(e),
+            }
+        } else {
+            "hosts from the sumip tool (the host inventory needs Security Center 6.0)".to_owned()
+        };
+        lines.push(hosts);
+        let q = [("fields", "id"), ("excludeAllDefined", "true")];
+        lines.push(
+            match self
+                .client
+                .call_with(Method::GET, "/rest/asset", &q, None)
+                .await
+            {
+                Ok(bytes) => {
+                    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+                    let mut ids: Vec<&str> = ["usable", "manageable", "assets"]
+                        .iter()
+                        .flat_map(|k| v["response"][k].as_array().into_iter().flatten())
+                        .filter_map(|l| l["id"].as_str())
+                        .filter(|id| *id != "0")
+                        .collect();
+                    ids.sort_unstable();
+                    ids.dedup();
+                    format!("asset lists readable ({})", ids.len())
+                }
+                Err(e) if unavailable(&e) => format!(
+                    "asset lists not readable (HTTP {}): hosts will have no asset_lists tag",
+                    e.status().unwrap_or(0)
+                ),
+                Err(e) => return Err(e),
+            },
+        );
         Ok(lines)
     }
 
@@ -388,6 +461,15 @@ impl ScSource {
 /// back to `sumip`).
 pub fn uses_inventory(version: Option<&str>) -> bool {
     version.and_then(parse_version).is_none_or(|v| v >= (6, 0))
+}
+
+/// A count SC sent as a string or number, as text (`?` when absent).
+fn count(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => "?".into(),
+    }
 }
 
 /// An answer meaning "this server has no such endpoint, or this user may not use it".

@@ -321,6 +321,47 @@ async fn auth_errors_are_one_line_with_what_to_change() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_names_the_host_source_and_the_asset_lists() {
+    let e = env_with(opts(9), "").await;
+    let t = e.sim.sc_truth();
+    let lines = source(&keys_config(&e.sim, 1000)).check().await.unwrap();
+    assert_eq!(
+        lines,
+        [
+            "reachable over plain HTTP (loopback), API keys accepted (Security Center 6.4.0)"
+                .to_owned(),
+            "user tenax (role Administrator, organization Simulated Org)".into(),
+            format!(
+                "vulnerability analysis permitted ({} current vulnerabilities)",
+                t.cumulative
+            ),
+            format!(
+                "hosts from the host inventory, GET /rest/hosts ({} hosts)",
+                t.hosts
+            ),
+            "asset lists readable (6)".into(),
+        ]
+    );
+    // A server that does not say its version and has no inventory.
+    let e = env_with(
+        ScOptions {
+            version: "unknown".into(),
+            ..opts(2)
+        },
+        "",
+    )
+    .await;
+    let lines = source(&session_config(&e.sim, DEFAULT_SC_PASSWORD))
+        .check()
+        .await
+        .unwrap();
+    assert_eq!(
+        lines[3],
+        "hosts from the sumip tool: GET /rest/hosts answered HTTP 404"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn old_versions_refuse_api_keys_and_accept_a_session() {
     let old = ScOptions {
         version: "5.12.0".into(),
@@ -334,6 +375,18 @@ async fn old_versions_refuse_api_keys_and_accept_a_session() {
         "reachable over plain HTTP (loopback), session login accepted (Security Center 5.12.0)"
     );
     assert!(lines[1].starts_with("user tenax (role "), "{lines:?}");
+    let t = e.sim.sc_truth();
+    assert_eq!(
+        lines[2..],
+        [
+            format!(
+                "vulnerability analysis permitted ({} current vulnerabilities)",
+                t.cumulative
+            ),
+            "hosts from the sumip tool (the host inventory needs Security Center 6.0)".into(),
+            "asset lists readable (6)".into(),
+        ]
+    );
     assert!(!src.client().logged_in(), "check logs out");
 
     // The sync logs in, uses the session and logs out: the token is dead afterwards.
