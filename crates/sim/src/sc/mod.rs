@@ -315,6 +315,15 @@ impl ScService {
         }
     }
 
+    pub(crate) fn expire_sessions(&self) -> u64 {
+        let mut st = self.lock();
+        let n = st.sessions.len() as u64;
+        st.sessions.clear();
+        st.session_uses.clear();
+        st.expired_sessions += n;
+        n
+    }
+
     pub(crate) fn truth(&self) -> ScTruth {
         let mut st = self.lock();
         let data = self.data(&mut st);
@@ -377,5 +386,14 @@ impl ScService {
         let m = next.mutate(counter, n, now_s);
         st.data = Some(Arc::new(next));
         m
+    }
+}
+
+impl crate::Sim {
+    /// Expires every open SC session now (as a server-side session timeout would): the next
+    /// request with any of their tokens answers HTTP 403, `error_code` 12. Returns how many
+    /// there were; they count in [`ScSessions::expired`].
+    pub fn sc_expire_sessions(&self) -> u64 {
+        self.shared.sc.expire_sessions()
     }
 }

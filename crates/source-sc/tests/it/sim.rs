@@ -407,6 +407,28 @@ async fn old_versions_refuse_api_keys_and_accept_a_session() {
     assert_eq!(e.sim.sc_sessions().logins, logins + 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_callers_of_an_expired_session_share_one_new_login() {
+    let e = env_with(opts(2), "").await;
+    let src = source(&session_config(&e.sim, DEFAULT_SC_PASSWORD));
+    src.client().login().await.unwrap();
+    let (old, _) = src.client().session().expect("a session");
+    assert_eq!(e.sim.sc_expire_sessions(), 1);
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let c = src.client().clone();
+            tokio::spawn(async move { c.current_user().await })
+        })
+        .collect();
+    for c in calls {
+        let user = c.await.unwrap().expect("renewed");
+        assert_eq!(user["username"], DEFAULT_SC_USERNAME);
+    }
+    assert_ne!(src.client().session().map(|s| s.0), Some(old));
+    let n = e.sim.sc_sessions();
+    assert_eq!((n.logins, n.open, n.expired), (2, 1, 1), "{n:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_session_is_renewed_once_mid_run() {
     // Each session token serves 10 requests: a sync of many small pages outlives several
