@@ -1150,3 +1150,32 @@ async fn a_moved_host_answers_on_its_new_address() {
     assert!(old.is_empty());
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn asset_list_rows_have_the_recorded_key_structure() {
+    let text = std::fs::read_to_string(sc_testdata("test_asset_lists_list_success.json"))
+        .expect("recording");
+    let rec: Value = serde_json::from_str(&text).expect("json");
+    let shape = |rows: &Value| -> std::collections::BTreeSet<(String, &'static str)> {
+        rows.as_array()
+            .expect("rows")
+            .iter()
+            .flat_map(|r| r.as_object().expect("row").iter())
+            .map(|(k, v)| {
+                let t = match v {
+                    Value::String(_) => "string",
+                    Value::Number(_) => "number",
+                    _ => "other",
+                };
+                (k.clone(), t)
+            })
+            .collect()
+    };
+    let real = &rec[0]["response"]["body"]["response"];
+    let sim = start(sc_cfg(23, 10)).await;
+    let (_, v) = Sc::keys(&sim).get("/asset").await;
+    for key in ["usable", "manageable"] {
+        assert_eq!(shape(&v["response"][key]), shape(&real[key]), "{key}");
+    }
+    sim.shutdown().await;
+}
