@@ -621,6 +621,7 @@ impl ScSource {
         let mut offset = 0u64;
         let mut pages = 0u64;
         let mut seen: HashSet<String> = HashSet::new();
+        let mut dups = 0u64;
         let mut batch = SourceBatch::default();
         let mut first_skip: Option<String> = None;
         loop {
@@ -667,6 +668,9 @@ impl ScSource {
                 match map::parse_inventory_asset(&s.name, index, raw.get()) {
                     Ok((mut a, repo)) => {
                         if !seen.insert(a.id.clone()) {
+                            // The same host again (a server that ignores the offsets, or one
+                            // host listed twice): stored once, expected once.
+                            dups += 1;
                             continue;
                         }
                         new += 1;
@@ -713,9 +717,9 @@ impl ScSource {
                         res.rows
                     ));
                 }
-                t
+                t.saturating_sub(dups)
             }
-            None => res.rows,
+            None => res.rows - dups,
         };
         Ok(Some(res))
     }

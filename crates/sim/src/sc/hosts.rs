@@ -171,11 +171,16 @@ async fn answer(
         .filter(|h| search_matches(h, search))
         .collect();
     let int = |k: &str| q.get(k).and_then(|v| v.trim().parse::<i64>().ok());
-    let start = int("startOffset").unwrap_or(0).max(0);
-    let end = int("endOffset")
-        .or_else(|| int("limit").map(|l| start + l))
-        .unwrap_or(hosts.len() as i64)
-        .max(start);
+    let (start, end) = if sc.opts.hosts_ignore_offsets {
+        (0, hosts.len() as i64)
+    } else {
+        let start = int("startOffset").unwrap_or(0).max(0);
+        let end = int("endOffset")
+            .or_else(|| int("limit").map(|l| start + l))
+            .unwrap_or(hosts.len() as i64)
+            .max(start);
+        (start, end)
+    };
     let total = hosts.len() as i64;
     let fields: Vec<String> = match q.get("fields") {
         Some(f) if !f.trim().is_empty() => {

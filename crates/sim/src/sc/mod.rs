@@ -63,6 +63,9 @@ pub struct ScOptions {
     /// Answer `/rest/hosts` and `/rest/hosts/search` with a plain array of the requested
     /// window even when `pagination=true` is asked (servers that ignore it). Default false.
     pub hosts_plain_array: bool,
+    /// Answer `/rest/hosts` and `/rest/hosts/search` with every host whatever
+    /// `startOffset`/`endOffset`/`limit` ask (servers that ignore them). Default false.
+    pub hosts_ignore_offsets: bool,
 }
 
 impl Default for ScOptions {
@@ -79,6 +82,7 @@ impl Default for ScOptions {
             hosts: 100,
             asset_lists_file: None,
             hosts_plain_array: false,
+            hosts_ignore_offsets: false,
         }
     }
 }

@@ -267,3 +267,24 @@ async fn a_plain_array_inventory_is_paged_to_the_end() {
         e.sim.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inventory_that_ignores_offsets_is_read_once() {
+    // Every page is the whole inventory: the repeated page adds nothing and ends the
+    // paging; each host is expected and stored once.
+    for page_size in [5, 15] {
+        let sc = ScOptions {
+            hosts_plain_array: true,
+            hosts_ignore_offsets: true,
+            ..opts(15)
+        };
+        let mut e = env_with(sc, "").await;
+        let src = source(&keys_config(&e.sim, page_size));
+        let r = e.sync(&src, false).await;
+        assert_eq!(r.status, RunStatus::Succeeded, "{page_size}: {}", r.message);
+        assert_eq!(r.assets.expected, Some(15), "{page_size}");
+        assert_eq!(r.assets.stored, 15, "{page_size}");
+        assert_eq!(seen(&e.assets()), truth(&e.sim), "{page_size}");
+        e.sim.shutdown().await;
+    }
+}
