@@ -518,7 +518,15 @@ impl ScSource {
             message: e.to_string(),
         };
         let env: Envelope<'_> = serde_json::from_slice(&bytes).map_err(decode)?;
-        let all: wire::AssetLists<'_> = env.response_as().map_err(decode)?;
+        let all: wire::AssetLists<'_> = match env.response_as() {
+            Ok(a) => a,
+            Err(e) => {
+                // Hosts and findings do not depend on it: the run goes on, partial.
+                out.complete = false;
+                out.problems.push(format!("asset lists: {}", decode(e)));
+                return Ok(idx);
+            }
+        };
         let mut ids: Vec<String> = Vec::new();
         for l in all.usable.iter().chain(&all.manageable).chain(&all.assets) {
             let Some(id) = l.id.as_deref().map(str::trim) else {
@@ -585,7 +593,14 @@ impl ScSource {
                 message: e.to_string(),
             };
             let env: Envelope<'_> = serde_json::from_slice(&b).map_err(decode)?;
-            let list: wire::AssetList<'_> = env.response_as().map_err(decode)?;
+            let list: wire::AssetList<'_> = match env.response_as() {
+                Ok(l) => l,
+                Err(e) => {
+                    out.complete = false;
+                    out.problems.push(format!("asset lists: {}", decode(e)));
+                    continue;
+                }
+            };
             let bad = idx.add(&list);
             if let Some(first) = bad.first() {
                 warn!(source = %s.name, endpoint = %ep, count = bad.len(), first = %first, "Asset list addresses not understood; they are ignored.");
