@@ -24,6 +24,6 @@ pub mod wire;
 pub use client::{ScClient, endpoint, map_error};
 pub use config::{ScAuth, ScConfig, ScSettings};
 pub use keys::{is_key_token, parse_api_keys};
-pub use lists::{ASSET_LISTS_TAG, AssetListIndex, Ranges};
+pub use lists::{ASSET_LISTS_TAG, AssetListIndex, REPOSITORY_TAG, Ranges};
 pub use source::{ScSource, WINDOW_KEY, parse_version, uses_inventory};
 pub use tenax_source::Window;

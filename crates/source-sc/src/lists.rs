@@ -16,6 +16,9 @@ use crate::wire;
 /// Tag holding the asset-list names.
 pub const ASSET_LISTS_TAG: &str = "asset_lists";
 
+/// Tag holding the repository name.
+pub const REPOSITORY_TAG: &str = "repository";
+
 /// Address ranges, inclusive, as 128-bit numbers (IPv4 as IPv4-mapped IPv6), sorted and
 /// merged.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -128,6 +131,8 @@ struct Members {
 #[derive(Debug, Clone, Default)]
 pub struct AssetListIndex {
     lists: Vec<Members>,
+    /// Repository names by id, as the lists' `viewableIPs` name them.
+    repositories: HashMap<String, String>,
 }
 
 impl AssetListIndex {
@@ -155,6 +160,18 @@ impl AssetListIndex {
                 .and_then(|r| r.id.as_deref())
                 .map(|s| s.trim().to_owned())
                 .filter(|s| !s.is_empty());
+            if let (Some(id), Some(name)) = (
+                &repo,
+                v.repository
+                    .as_ref()
+                    .and_then(|r| r.name.as_deref())
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty()),
+            ) {
+                self.repositories
+                    .entry(id.clone())
+                    .or_insert_with(|| name.to_owned());
+            }
             m.per_repo.entry(repo).or_default().extend(r);
         }
         self.lists.push(m);
@@ -184,8 +201,14 @@ impl AssetListIndex {
     }
 
     /// Sets `tags["asset_lists"]` of a host in repository `repo` (removes it when the host
-    /// is in no list, so a host that left every list loses the tag on its next sync).
+    /// is in no list, so a host that left every list loses the tag on its next sync), and
+    /// `tags["repository"]` when the host row did not name its repository but a list did.
     pub fn tag(&self, asset: &mut Asset, repo: &str) {
+        if !asset.tags.contains_key(REPOSITORY_TAG)
+            && let Some(name) = self.repositories.get(repo)
+        {
+            asset.tags.insert(REPOSITORY_TAG.to_owned(), name.clone());
+        }
         let ips: Vec<String> = asset.ipv4s.iter().chain(&asset.ipv6s).cloned().collect();
         let names = self.lists_of(repo, &ips);
         if names.is_empty() {
@@ -300,8 +323,24 @@ mod tests {
             a.tags.get(ASSET_LISTS_TAG).map(String::as_str),
             Some("Crown Jewels, Everywhere")
         );
+        assert_eq!(
+            a.tags.get(REPOSITORY_TAG).map(String::as_str),
+            Some("Servers"),
+            "a host row without the repository name gets it from a list"
+        );
+        a.tags.insert(REPOSITORY_TAG.into(), "Own".into());
         a.ipv4s = ips("192.0.2.1");
         idx.tag(&mut a, "1");
         assert_eq!(a.tags.get(ASSET_LISTS_TAG), None);
+        assert_eq!(
+            a.tags.get(REPOSITORY_TAG).map(String::as_str),
+            Some("Own"),
+            "the host row's own name wins"
+        );
+        idx.tag(&mut a, "2");
+        let mut b = a.clone();
+        b.tags.clear();
+        idx.tag(&mut b, "2");
+        assert_eq!(b.tags.get(REPOSITORY_TAG), None, "repository 2 has no name");
     }
 }

@@ -241,7 +241,7 @@ fn host_asset(source: &str, p: HostParts) -> Asset {
     }
     let mut tags = BTreeMap::new();
     if let Some(name) = p.repository {
-        tags.insert("repository".to_owned(), name);
+        tags.insert(crate::lists::REPOSITORY_TAG.to_owned(), name);
     }
     let name = fqdns
         .first()

@@ -472,9 +472,13 @@ fn count(v: &serde_json::Value) -> String {
     }
 }
 
-/// An answer meaning "this server has no such endpoint, or this user may not use it".
+/// An answer meaning "this server has no such endpoint, or this user may not use it": 404,
+/// or 403 other than a credential problem (a permission, or error 146 because this version
+/// does not know a field asked for).
 fn unavailable(e: &SourceError) -> bool {
-    matches!(e, SourceError::Forbidden { .. }) || e.status() == Some(404)
+    matches!(e, SourceError::Forbidden { .. })
+        || (matches!(e, SourceError::Api { .. }) && matches!(e.status(), Some(403 | 404)))
+        || e.status() == Some(404)
 }
 
 /// Fields asked of `/rest/hosts`.
@@ -760,6 +764,30 @@ pub fn parse_version(v: &str) -> Option<(u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_falls_back_to_sumip() {
+        use crate::client::map_error;
+        let e = |status, code| map_error("GET /rest/hosts", status, code, "x", false);
+        assert!(unavailable(&e(404, 147)), "no such endpoint");
+        assert!(unavailable(&e(404, 0)));
+        assert!(unavailable(&e(403, 0)), "no permission");
+        assert!(
+            unavailable(&e(403, 146)),
+            "a field this version does not know"
+        );
+        assert!(unavailable(&e(403, 147)));
+        assert!(
+            !unavailable(&e(403, 12)),
+            "a dead token is not a missing endpoint"
+        );
+        assert!(!unavailable(&e(403, 74)));
+        assert!(!unavailable(&e(401, 0)));
+        assert!(!unavailable(&e(500, 0)));
+        assert!(uses_inventory(Some("6.0.0")) && uses_inventory(Some("6.4.1")));
+        assert!(uses_inventory(None) && uses_inventory(Some("unknown")));
+        assert!(!uses_inventory(Some("5.20.0")) && !uses_inventory(Some("5.9")));
+    }
 
     #[test]
     fn versions() {
