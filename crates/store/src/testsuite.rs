@@ -51,6 +51,10 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("upsert_replaces", upsert_replaces),
     ("raw_round_trips", raw_round_trips),
     (
+        "raw_with_a_plugin_member_round_trips",
+        raw_with_a_plugin_member_round_trips,
+    ),
+    (
         "checkpoints_set_overwrite_delete",
         checkpoints_set_overwrite_delete,
     ),
@@ -1821,5 +1825,80 @@ pub fn events_round_trip_filter_and_tally(store: &mut dyn Store) {
             expected: Some(1),
             stored: 1
         }
+    );
+}
+
+/// A raw record shaped like a VM export finding: asset, output, the whole plugin, port.
+pub fn vm_like_raw(asset: &str, plugin_id: i64, output: &str, pretty: bool) -> String {
+    let v = json!({
+        "asset": {"uuid": asset, "ipv4": "10.0.0.7", "hostname": "plc-7"},
+        "output": output,
+        "plugin": {
+            "id": plugin_id,
+            "name": format!("Plugin {plugin_id} — «détails»"),
+            "description": "A long description with \"quotes\", {braces}, [brackets] and \\ slashes.",
+            "cve": ["CVE-2024-0001"],
+            "vpr": {"score": 6.7, "drivers": {"age_of_vuln": {"lower_bound": 0}}},
+        },
+        "port": {"port": 443, "protocol": "TCP"},
+        "state": "OPEN",
+    });
+    if pretty {
+        serde_json::to_string_pretty(&v).expect("json")
+    } else {
+        v.to_string()
+    }
+}
+
+/// Raw records whose `plugin` member repeats across findings read back exactly as written,
+/// whichever way a backend stores the repeated part; so do records without one, an updated
+/// record, and one whose plugin member is too small to share.
+pub fn raw_with_a_plugin_member_round_trips(store: &mut dyn Store) {
+    let run = begin(store, "cloud", SourceKind::Vm);
+    let mut rows = Vec::new();
+    for i in 0..40 {
+        let plugin = 1000 + i % 3;
+        let f = minimal_finding("cloud", SourceKind::Vm, &format!("a{i:02}"), plugin);
+        let raw = vm_like_raw(&f.asset_id, plugin, &format!("output {i}\n"), i % 7 == 0);
+        rows.push(FindingRow {
+            finding: f,
+            raw: raw.into(),
+        });
+    }
+    let small = minimal_finding("cloud", SourceKind::Vm, "small", 1000);
+    rows.push(FindingRow {
+        finding: small,
+        raw: r#"{"plugin": {"id": 1000}, "output": "tiny"}"#.into(),
+    });
+    let batch = Batch {
+        findings: rows.clone(),
+        ..Batch::default()
+    };
+    apply(store, run, "cloud", &batch);
+    for r in &rows {
+        let want: serde_json::Value = serde_json::from_str(&r.raw).expect("test json");
+        assert_eq!(
+            store.raw_finding("cloud", &r.finding.id).expect("raw"),
+            Some(want),
+            "{}",
+            r.finding.id
+        );
+    }
+    // A second version of one record (new output, same plugin) replaces the first.
+    let mut again = rows[4].clone();
+    again.raw = vm_like_raw(&again.finding.asset_id, 1001, "changed", false).into();
+    apply(
+        store,
+        run,
+        "cloud",
+        &Batch {
+            findings: vec![again.clone()],
+            ..Batch::default()
+        },
+    );
+    let want: serde_json::Value = serde_json::from_str(&again.raw).expect("json");
+    assert_eq!(
+        store.raw_finding("cloud", &again.finding.id).expect("raw"),
+        Some(want)
     );
 }

@@ -465,7 +465,7 @@ fn big_batches_keep_the_last_version_of_each_finding() {
 /// A database written by the first release (schema 1) is migrated in place on open: its rows
 /// and runs stay, and events can be written and tallied.
 #[test]
-fn a_version_1_database_migrates_to_events() {
+fn a_version_1_database_migrates_to_the_latest_schema() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("v1.db");
     {
@@ -480,7 +480,10 @@ fn a_version_1_database_migrates_to_events() {
         .expect("a v1 run");
     }
     let mut store = SqliteStore::open_path(&path).expect("migrate");
-    assert_eq!(store.schema_version().expect("version"), 2);
+    assert_eq!(
+        store.schema_version().expect("version"),
+        SqliteStore::SCHEMA_VERSION
+    );
     let runs = store.list_runs(None, 10).expect("runs");
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].findings.stored, 7);
