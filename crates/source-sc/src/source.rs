@@ -1,6 +1,8 @@
-//! The SC sync: `POST /rest/analysis` pages (cumulative and patched `vulndetails`, `sumip`
-//! hosts) in a time window, streamed into store batches. Page offsets are never kept
-//! between runs: an interrupted run starts its window again (upserts are idempotent).
+//! The SC sync: asset lists (`GET /rest/asset`, membership from `viewableIPs`), hosts (the
+//! 6.x inventory `GET /rest/hosts`, else `sumip`), then `POST /rest/analysis` pages
+//! (cumulative and patched `vulndetails`) in a time window, streamed into store batches.
+//! Page offsets are never kept between runs: an interrupted run starts its window again
+//! (upserts are idempotent).
 
 use std::collections::HashSet;
 use std::sync::Arc;
