@@ -33,9 +33,12 @@ pub struct RateLimitFault {
 /// | `sc-5xx:p=P` | each SC request answers 500/502/503/504 (Apache HTML page) with probability P (seeded) |
 /// | `sc-short:page=K` | the K-th `POST /rest/analysis` (1-based, counted over the simulator's life) returns one row fewer than its window holds, once; `totalRecords` is unchanged and `returnedRecords` matches the rows sent |
 /// | `sc-expire:after=N` | every SC session token expires after serving N requests: the next request with it answers HTTP 403, `error_code` 12 (invalid token) and the token is gone (N = 0: tokens are dead on first use) |
+/// | `ot-error:page=K` | the K-th `POST /graphql` request (1-based, counted over the simulator's life, only requests that pass authentication) answers HTTP 200 with `errors` (`INTERNAL_SERVER_ERROR`, `path` = the first root field) and that root field `null` in `data`; other root fields of the request resolve normally |
+/// | `ot-429:every=N[:after=SECS]` | every Nth OT request (counted over OT requests) answers 429 `Too Many Requests` with `retry-after: SECS` (default 1) |
+/// | `ot-5xx:p=P` | each OT request answers 500/502/503/504 (nginx HTML page) with probability P (seeded) |
 ///
 /// An empty spec or `none` means no faults. Unprefixed items affect the VM API only (the
-/// `429:` period still counts every request); `sc-` items affect the SC API (`/rest/…`) only.
+/// `429:` period still counts every request); `sc-` items affect the SC API (`/rest/…`) only; `ot-` items the OT listener only.
 ///
 /// `reset` and `truncate` apply to vulnerability and asset exports; `export`, `failed`,
 /// `409` and `expire` to vulnerability exports only. Items may repeat for different
@@ -70,6 +73,12 @@ pub struct Faults {
     pub sc_short_pages: BTreeSet<u32>,
     /// `sc-expire:after=N`: requests a session token serves before it expires.
     pub sc_session_requests: Option<u64>,
+    /// `ot-error:page=K`: `/graphql` requests (1-based) answered with an `INTERNAL_SERVER_ERROR`.
+    pub ot_error_pages: BTreeSet<u32>,
+    /// `ot-429:every=N[:after=S]` on the OT listener.
+    pub ot_rate_limit: Option<RateLimitFault>,
+    /// `ot-5xx:p=P`: probability of a random 5xx per OT request.
+    pub ot_server_error_p: Option<f64>,
 }
 
 impl Faults {
@@ -189,7 +198,27 @@ impl FromStr for Faults {
                     p.done()?;
                     f.rate_limit = Some(RateLimitFault { every, after_secs });
                 }
-                "5xx" | "sc-5xx" => {
+                "ot-error" => {
+                    let mut p = Params::parse(item, rest)?;
+                    let k = p.required_u64("page", 1)?;
+                    let k = u32::try_from(k).map_err(|_| err(item, "`page` is too large"))?;
+                    p.done()?;
+                    f.ot_error_pages.insert(k);
+                }
+                "ot-429" => {
+                    if f.ot_rate_limit.is_some() {
+                        return Err(err(item, "given twice"));
+                    }
+                    let mut p = Params::parse(item, rest)?;
+                    let every = p.required_u64("every", 1)?;
+                    let after_secs = match p.take("after") {
+                        Some(v) => parse_u64(item, "after", v, 0)?,
+                        None => 1,
+                    };
+                    p.done()?;
+                    f.ot_rate_limit = Some(RateLimitFault { every, after_secs });
+                }
+                "5xx" | "sc-5xx" | "ot-5xx" => {
                     let mut p = Params::parse(item, rest)?;
                     let v = p.take("p").ok_or_else(|| err(item, "missing `p=`"))?;
                     let prob: f64 = v
@@ -201,6 +230,8 @@ impl FromStr for Faults {
                     p.done()?;
                     if name == "5xx" {
                         f.server_error_p = Some(prob);
+                    } else if name == "ot-5xx" {
+                        f.ot_server_error_p = Some(prob);
                     } else {
                         f.sc_server_error_p = Some(prob);
                     }
@@ -310,6 +341,17 @@ impl fmt::Display for Faults {
         if let Some(n) = self.sc_session_requests {
             items.push(format!("sc-expire:after={n}"));
         }
+        items.extend(
+            self.ot_error_pages
+                .iter()
+                .map(|k| format!("ot-error:page={k}")),
+        );
+        if let Some(r) = self.ot_rate_limit {
+            items.push(format!("ot-429:every={}:after={}", r.every, r.after_secs));
+        }
+        if let Some(p) = self.ot_server_error_p {
+            items.push(format!("ot-5xx:p={p}"));
+        }
         if items.is_empty() {
             f.write_str("none")
         } else {
@@ -324,7 +366,7 @@ mod tests {
 
     #[test]
     fn parses_every_item() {
-        let f: Faults = "429:every=7:after=0, 5xx:p=0.05,reset:chunk=3,truncate:chunk=2,export:error,failed:chunk=1,409:first,expire:chunk=4,slow:ms=5,sc-slow:ms=3,sc-5xx:p=0.5,sc-short:page=2,sc-expire:after=4"
+        let f: Faults = "429:every=7:after=0, 5xx:p=0.05,reset:chunk=3,truncate:chunk=2,export:error,failed:chunk=1,409:first,expire:chunk=4,slow:ms=5,sc-slow:ms=3,sc-5xx:p=0.5,sc-short:page=2,sc-expire:after=4,ot-error:page=3,ot-429:every=4:after=2,ot-5xx:p=0.25"
             .parse()
             .expect("valid spec");
         assert_eq!(
@@ -343,6 +385,15 @@ mod tests {
         assert_eq!(f.sc_server_error_p, Some(0.5));
         assert!(f.sc_short_pages.contains(&2));
         assert_eq!(f.sc_session_requests, Some(4));
+        assert!(f.ot_error_pages.contains(&3));
+        assert_eq!(
+            f.ot_rate_limit,
+            Some(RateLimitFault {
+                every: 4,
+                after_secs: 2
+            })
+        );
+        assert_eq!(f.ot_server_error_p, Some(0.25));
         let again: Faults = f.to_string().parse().expect("round trip");
         assert_eq!(again, f);
         assert_eq!(
@@ -381,6 +432,10 @@ mod tests {
             "sc-expire",
             "sc-expire:after=x",
             "sc-expire:n=1",
+            "ot-error:page=0",
+            "ot-error",
+            "ot-429:every=0",
+            "ot-5xx:p=3",
         ] {
             let e = format!("429:every=5,{bad}")
                 .parse::<Faults>()

@@ -10,7 +10,12 @@
 //! `POST /rest/analysis` (`vulndetails`, `sumip`; cumulative and patched) with filters and
 //! offset paging, the 6.x host inventory and asset lists with their membership
 //! ([`ScOptions`], [`Sim::sc_truth`], [`Sim::sc_hosts`], [`Sim::sc_mutate`],
-//! [`Sim::sc_move_host`]).
+//! [`Sim::sc_move_host`]); and **Tenable OT Security** on its own HTTPS listener
+//! ([`OtOptions`], [`Sim::ot_url`]): a test CA or a self-signed CA:TRUE server certificate,
+//! API keys and robots registered by `POST /v1/robots` authenticated by their client
+//! certificate, GraphQL (`assets`, `plugins`, `events`, `findings`; Relay connections,
+//! filters, projection onto the selection set, Apollo-style errors), `plugin_hits`
+//! ([`Sim::ot_truth`], [`Sim::ot_mutate`], [`Sim::ot_robots`]).
 //!
 //! The data set is generated from a seed (same seed and same requests → byte-identical
 //! chunks) and only a compact model is held in memory: chunks are rendered and streamed
@@ -38,6 +43,7 @@
 mod catalog;
 mod devices;
 mod faults;
+mod ot;
 mod sc;
 mod server;
 mod util;
@@ -57,6 +63,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use crate::faults::{FaultSpecError, Faults, RateLimitFault};
+pub use crate::ot::{
+    DEFAULT_OT_API_KEY, DEFAULT_OT_SUPPORT_TOKEN, OtMutation, OtOptions, OtRobot, OtTruth,
+    ServerCertMode,
+};
 use crate::sc::ScService;
 pub use crate::sc::{
     DEFAULT_SC_ACCESS_KEY, DEFAULT_SC_PASSWORD, DEFAULT_SC_SECRET_KEY, DEFAULT_SC_USERNAME, ScHost,
@@ -85,6 +95,8 @@ pub struct SimConfig {
     pub vm: VmOptions,
     /// Security Center options (served under `/rest` on the same listener).
     pub sc: ScOptions,
+    /// OT Security options (its own HTTPS listener, [`Sim::ot_url`]).
+    pub ot: OtOptions,
     /// Instant the generated timestamps are relative to: they lie between
     /// `anchor - 300 days` and `anchor - 2 days`. Default (`None`): the start of the
     /// current UTC day, so two simulators started the same day produce the same bytes.
@@ -100,6 +112,7 @@ impl Default for SimConfig {
             faults: Faults::default(),
             vm: VmOptions::default(),
             sc: ScOptions::default(),
+            ot: OtOptions::default(),
             anchor: None,
         }
     }
@@ -156,6 +169,7 @@ pub struct Sim {
     shared: Arc<Shared>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    ot: Option<ot::OtRunning>,
 }
 
 impl std::fmt::Debug for Sim {
@@ -218,6 +232,11 @@ impl Sim {
             vm: VmService::new(cfg.vm, data),
             sc,
         });
+        let ot = if cfg.ot.enabled {
+            Some(ot::OtRunning::start(cfg.ot.clone(), &shared.faults, seed, anchor_ms, addr).await?)
+        } else {
+            None
+        };
         let app = server::router(Arc::clone(&shared));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -235,6 +254,7 @@ impl Sim {
             shared,
             stop: Some(stop),
             task: Some(task),
+            ot,
         })
     }
 
@@ -323,6 +343,80 @@ impl Sim {
         self.shared.sc.sessions()
     }
 
+    /// Base URL of the OT Security appliance: `https://127.0.0.1:<port>` (its own HTTPS
+    /// listener; empty when OT is disabled).
+    pub fn ot_url(&self) -> String {
+        self.ot.as_ref().map(ot::OtRunning::url).unwrap_or_default()
+    }
+
+    /// PEM of the certificate an OT client should trust: the test CA
+    /// ([`ServerCertMode::CaSigned`]) or the self-signed server certificate itself
+    /// ([`ServerCertMode::SelfSignedCa`]). Empty when OT is disabled.
+    pub fn ot_ca_pem(&self) -> String {
+        self.ot
+            .as_ref()
+            .map(|o| o.service.identity.ca_pem.clone())
+            .unwrap_or_default()
+    }
+
+    /// PEM of the certificate the OT listener presents.
+    pub fn ot_server_cert_pem(&self) -> String {
+        self.ot
+            .as_ref()
+            .map(|o| o.service.identity.cert_pem.clone())
+            .unwrap_or_default()
+    }
+
+    /// Lowercase hex SHA-256 of the OT server certificate's DER (for pinning).
+    pub fn ot_server_cert_sha256(&self) -> String {
+        self.ot
+            .as_ref()
+            .map(|o| ot::tls::sha256_hex(o.service.identity.cert_der.as_ref()))
+            .unwrap_or_default()
+    }
+
+    /// The OT API key (send `X-APIKeys: key=<this>`).
+    pub fn ot_api_key(&self) -> String {
+        self.ot
+            .as_ref()
+            .map(|o| o.service.opts.api_key.clone())
+            .unwrap_or_default()
+    }
+
+    /// The support token `POST /v1/robots` accepts (`Authorization: Bearer <this>`).
+    pub fn ot_support_token(&self) -> String {
+        self.ot
+            .as_ref()
+            .map(|o| o.service.opts.support_token.clone())
+            .unwrap_or_default()
+    }
+
+    /// Ground truth of the current OT data set (default when OT is disabled).
+    pub fn ot_truth(&self) -> OtTruth {
+        self.ot
+            .as_ref()
+            .map(|o| o.service.truth())
+            .unwrap_or_default()
+    }
+
+    /// Changes about `n` OT assets at the current time, deterministically from the seed and
+    /// the number of previous calls (see [`OtMutation`]). File-backed data sets are not
+    /// mutated (all counts zero).
+    pub fn ot_mutate(&self, n: usize) -> OtMutation {
+        self.ot
+            .as_ref()
+            .map(|o| o.service.mutate(n, util::now_ms().saturating_mul(1000)))
+            .unwrap_or_default()
+    }
+
+    /// Robots registered with `POST /v1/robots`, in registration order.
+    pub fn ot_robots(&self) -> Vec<OtRobot> {
+        self.ot
+            .as_ref()
+            .map(|o| o.service.robots())
+            .unwrap_or_default()
+    }
+
     /// The instant generated timestamps are relative to.
     pub fn anchor(&self) -> DateTime<Utc> {
         self.anchor
@@ -349,6 +443,9 @@ impl Sim {
 
     /// Stops the server: lets in-flight requests finish for up to two seconds, then aborts.
     pub async fn shutdown(mut self) {
+        if let Some(ot) = self.ot.as_mut() {
+            ot.shutdown().await;
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

@@ -590,8 +590,13 @@ fn word_after<'a>(s: &'a str, key: &str) -> &'a str {
         .unwrap_or("?")
 }
 
-/// `CertificateExpired` → `certificate_expired` (the RFC spelling).
+/// `CertificateExpired` → `certificate_expired` (the RFC 8446 spelling).
 fn snake(camel: &str) -> String {
+    match camel {
+        "UnknownCA" => return "unknown_ca".into(),
+        "DecodeError" => return "decode_error".into(),
+        _ => {}
+    }
     let mut out = String::new();
     for (i, c) in camel.chars().enumerate() {
         if c.is_ascii_uppercase() {

@@ -8,6 +8,7 @@ mod faults;
 mod files;
 mod filters;
 mod mutate;
+mod ot;
 mod sc;
 mod shape;
 

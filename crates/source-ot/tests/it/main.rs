@@ -1,2 +1,5 @@
+mod appliance;
 mod fixtures;
 mod keys;
+mod sync;
+mod tls;
