@@ -2,12 +2,15 @@
 # Side-by-side benchmark: `tenax sync` into SQLite vs pyTenable's exports.vulns() iteration,
 # on the same simulator data in the same run. Writes BENCHMARKS.md.
 #
-#   scripts/bench.sh [ASSETS]        (default 20000 assets ≈ 200,000 findings)
+#   scripts/bench.sh [ASSETS] [SC_HOSTS]
+#       ASSETS: VM assets (default 20000 ≈ 200,000 findings)
+#       SC_HOSTS: Security Center hosts (default 14000 ≈ 100,000 findings)
 #
 # Needs: python3 with pytenable (installed here if missing), /usr/bin/time (apt-get install time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ASSETS=${1:-20000}
+SC_HOSTS=${2:-14000}
 WORK=$(mktemp -d)
 trap 'kill $SIM_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
@@ -18,10 +21,13 @@ cargo build --release --locked --bin tenax
 TENAX=target/release/tenax
 
 # The simulator in its own process, so each client's RSS is its own.
-$TENAX sim --assets "$ASSETS" --seed 42 --chunk-interval-ms 1 --write-config "$WORK/tenax.toml" >"$WORK/sim.out" 2>&1 &
+$TENAX sim --assets "$ASSETS" --sc-hosts "$SC_HOSTS" --seed 42 --chunk-interval-ms 1 --write-config "$WORK/tenax.toml" >"$WORK/sim.out" 2>&1 &
 SIM_PID=$!
 for _ in $(seq 1 600); do grep -q "wrote" "$WORK/sim.out" 2>/dev/null && break; sleep 0.1; done
 URL=$(grep -o '^url = "http[^"]*"' "$WORK/tenax.toml" | head -1 | cut -d'"' -f2)
+SC_KEYS=$(grep -o 'api_keys = "[^"]*"' "$WORK/tenax.toml" | head -1 | cut -d'"' -f2)
+SC_AK=$(echo "$SC_KEYS" | sed -E 's/.*accesskey=([^;]*);.*/\1/')
+SC_SK=$(echo "$SC_KEYS" | sed -E 's/.*secretkey=([^;]*);.*/\1/')
 AK=$(grep -o 'access_key = "[^"]*"' "$WORK/tenax.toml" | cut -d'"' -f2)
 SK=$(grep -o 'secret_key = "[^"]*"' "$WORK/tenax.toml" | cut -d'"' -f2)
 FINDINGS=$(grep -o '[0-9]* findings' "$WORK/sim.out" | head -1 | cut -d' ' -f1)
@@ -45,6 +51,20 @@ PYT_VERSION=$(python3 -c 'import tenable; print(tenable.__version__)')
 T_RATE=$(python3 -c "print(round($T_STORED/$T_SECS))")
 P_RATE=$(python3 -c "print(round($P_COUNT/$P_SECS))")
 RATIO=$(python3 -c "print(round($T_RATE/$P_RATE, 1))")
+
+# Security Center: tenax sync (cumulative + patched vulndetails, hosts, asset lists) vs
+# pyTenable's analysis.vulns(tool='vulndetails') over cumulative + patched.
+/usr/bin/time -f '%e %M' -o "$WORK/tenax-sc.time" \
+  $TENAX --config "$WORK/tenax.toml" --db "sqlite://$WORK/bench.db" --no-progress -q sync sim-sc
+read -r TS_SECS TS_RSS <"$WORK/tenax-sc.time"
+TS_STORED=$($TENAX --db "sqlite://$WORK/bench.db" runs --source sim-sc --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["findings"]["stored"])')
+/usr/bin/time -f '%e %M' -o "$WORK/py-sc.time" \
+  python3 scripts/bench_pytenable_sc.py "$URL" "$SC_AK" "$SC_SK" >"$WORK/py-sc.out"
+read -r PS_SECS PS_RSS <"$WORK/py-sc.time"
+PS_COUNT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["findings"])' "$WORK/py-sc.out")
+TS_RATE=$(python3 -c "print(round($TS_STORED/$TS_SECS))")
+PS_RATE=$(python3 -c "print(round($PS_COUNT/$PS_SECS))")
+SC_RATIO=$(python3 -c "print(round($TS_RATE/$PS_RATE, 1))")
 AVG=$(python3 -c "import os; print(round(os.path.getsize('$WORK/bench.db')/max(1,$T_STORED)))")
 
 cat > BENCHMARKS.md <<MD
@@ -64,6 +84,15 @@ and serves the same data to both clients, one after the other, in the same run.
 
 tenax / pyTenable: **${RATIO}×** findings/s (bar: ≥ 5× while storing; peak RSS ≤ 150 MB).
 Store size: ~$AVG bytes per finding (normalized columns + compressed raw JSON, WAL checkpointed).
+
+## Security Center analysis: $TS_STORED findings (cumulative + patched)
+
+| client | what it does | findings | wall time | findings/s | peak RSS |
+|---|---|---|---|---|---|
+| tenax $(git rev-parse --short HEAD 2>/dev/null || echo dev) | \`tenax sync\` (full): vulndetails cumulative + patched pages, hosts, asset lists, parse, map, keep raw JSON, store in SQLite, reconcile | $TS_STORED | ${TS_SECS} s | $TS_RATE | $((TS_RSS/1024)) MB |
+| pyTenable $PYT_VERSION | \`TenableSC(...).analysis.vulns(tool='vulndetails')\` iteration, cumulative + patched, 1,000 rows a page (no storing) | $PS_COUNT | ${PS_SECS} s | $PS_RATE | $((PS_RSS/1024)) MB |
+
+tenax / pyTenable: **${SC_RATIO}×** findings/s (bar: ≥ 5× while storing; peak RSS ≤ 150 MB).
 
 ## Where tenax's time goes (perf, 198k findings, 2026-11-22)
 
