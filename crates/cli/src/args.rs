@@ -74,6 +74,84 @@ pub enum Cmd {
     Findings(FindingArgs),
     /// List events (OT Security policy hits), oldest first.
     Events(EventArgs),
+    /// Tenable OT Security robot enrollment: certificate generation, robot registration.
+    Ot {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: OtCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OtCmd {
+    /// Generate an RSA-2048 key (key.pem, mode 0600) and a self-signed certificate (cert.pem)
+    /// for a robot, like `openssl req -x509 -newkey rsa:2048 -nodes`. Never overwrites.
+    Cert {
+        /// Directory to write cert.pem and key.pem into (created if missing).
+        #[arg(long)]
+        out_dir: PathBuf,
+        /// Validity in days.
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// Common name of the certificate.
+        #[arg(long, default_value = "tenax-robot")]
+        cn: String,
+    },
+    /// Robot users of an OT Security appliance.
+    Robot {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: RobotCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RobotCmd {
+    /// Register a robot (`POST /v1/robots` with a support-issued token), then prove its
+    /// certificate works with a read-only call over mutual TLS (needs --key).
+    Create(RobotCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RobotCreateArgs {
+    /// Appliance base URL, e.g. https://10.20.30.40.
+    #[arg(long)]
+    pub url: String,
+    /// Environment variable holding the support-issued Bearer token (never printed).
+    #[arg(long)]
+    pub token_env: String,
+    /// Robot name.
+    #[arg(long)]
+    pub name: String,
+    /// Role: reader (default; tenax only reads) or admin.
+    #[arg(long, value_enum, default_value_t = RobotRole::Reader)]
+    pub role: RobotRole,
+    /// The robot's certificate (PEM), e.g. from `tenax ot cert`.
+    #[arg(long)]
+    pub cert: PathBuf,
+    /// The robot's private key: proves the registration with a read over mutual TLS.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    /// Trust this CA certificate (PEM) for the appliance.
+    #[arg(long, conflicts_with_all = ["server_cert_sha256", "insecure"])]
+    pub ca_file: Option<PathBuf>,
+    /// Accept exactly the appliance certificate with this SHA-256.
+    #[arg(long, conflicts_with = "insecure")]
+    pub server_cert_sha256: Option<String>,
+    /// Do not verify the appliance's certificate (the token is sent anyway: avoid).
+    #[arg(long)]
+    pub insecure: bool,
+    /// HTTP proxy URL.
+    #[arg(long)]
+    pub proxy: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RobotRole {
+    /// ReaderRole.
+    Reader,
+    /// AdminRole.
+    Admin,
 }
 
 #[derive(Debug, Args)]

@@ -106,6 +106,7 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
             output::events(store.as_ref(), &filter, a.format)?;
             Ok(0)
         }
+        Cmd::Ot { cmd } => crate::ot::run(cmd).await,
     }
 }
 

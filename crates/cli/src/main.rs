@@ -2,6 +2,7 @@
 
 mod args;
 mod cmd;
+mod ot;
 mod output;
 mod progress;
 

@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use tenax_model::SourceKind;
 use tenax_source::secret::is_indirect;
+use tenax_source_ot::OtConfig;
 use tenax_source_sc::ScConfig;
 use tenax_source_vm::VmConfig;
 
@@ -39,6 +40,8 @@ pub enum SourceConfig {
     Vm(VmConfig),
     /// Tenable Security Center (on-prem).
     Sc(ScConfig),
+    /// Tenable OT Security (robot client certificate or API key).
+    Ot(OtConfig),
 }
 
 impl SourceConfig {
@@ -47,6 +50,7 @@ impl SourceConfig {
         match self {
             SourceConfig::Vm(c) => &c.name,
             SourceConfig::Sc(c) => &c.name,
+            SourceConfig::Ot(c) => &c.name,
         }
     }
 
@@ -55,6 +59,7 @@ impl SourceConfig {
         match self {
             SourceConfig::Vm(_) => SourceKind::Vm,
             SourceConfig::Sc(_) => SourceKind::Sc,
+            SourceConfig::Ot(_) => SourceKind::Ot,
         }
     }
 
@@ -62,6 +67,7 @@ impl SourceConfig {
         match self {
             SourceConfig::Vm(c) => c.secret_fields().to_vec(),
             SourceConfig::Sc(c) => c.secret_fields(),
+            SourceConfig::Ot(c) => c.secret_fields(),
         }
     }
 }
@@ -232,6 +238,35 @@ mod tests {
         assert_eq!(sc.page_size, 1000);
         assert_eq!(c.sources[0].kind(), SourceKind::Sc);
         assert_eq!(c.sources[0].secret_fields(), [("api_keys", "${SC_KEYS}")]);
+    }
+
+    #[test]
+    fn parses_an_ot_source() {
+        let c = Config::parse(
+            "[[sources]]\nname='plant-a'\nkind='ot'\nurl='https://10.20.30.40'\napi_key='${TOT_API_KEY}'\nfindings='plugin_hits'\n",
+            "t.toml",
+        )
+        .unwrap();
+        let SourceConfig::Ot(ot) = &c.sources[0] else {
+            panic!("an ot source")
+        };
+        assert_eq!(ot.page_size, 500);
+        assert_eq!(ot.findings, tenax_source_ot::FindingsMode::PluginHits);
+        assert_eq!(c.sources[0].kind(), SourceKind::Ot);
+        assert_eq!(c.sources[0].name(), "plant-a");
+        assert_eq!(
+            c.sources[0].secret_fields(),
+            [("api_key", "${TOT_API_KEY}")]
+        );
+        let e = Config::parse(
+            "[[sources]]\nname='plant-a'\nkind='ot'\nurl='https://h'\nrobot_name='r'\n",
+            "t.toml",
+        )
+        .unwrap_err();
+        assert!(
+            e.0.starts_with("t.toml:5: ") && e.0.contains("unknown field `robot_name`"),
+            "{e}"
+        );
     }
 
     #[test]

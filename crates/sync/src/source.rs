@@ -2,6 +2,7 @@
 
 use tenax_model::SourceKind;
 use tenax_source::{Result, SourceError, SourceEvent, SourceOutcome, SyncRequest};
+use tenax_source_ot::OtSource;
 use tenax_source_sc::ScSource;
 use tenax_source_vm::VmSource;
 use tokio::sync::mpsc;
@@ -15,6 +16,8 @@ pub enum AnySource {
     Vm(VmSource),
     /// Tenable Security Center.
     Sc(ScSource),
+    /// Tenable OT Security.
+    Ot(OtSource),
 }
 
 impl AnySource {
@@ -29,6 +32,10 @@ impl AnySource {
                 let s = c.resolve().map_err(SourceError::Config)?;
                 Ok(AnySource::Sc(ScSource::new(s)?))
             }
+            SourceConfig::Ot(c) => {
+                let s = c.resolve().map_err(SourceError::Config)?;
+                Ok(AnySource::Ot(OtSource::new(s)?))
+            }
         }
     }
 
@@ -37,6 +44,7 @@ impl AnySource {
         match self {
             AnySource::Vm(s) => s.name(),
             AnySource::Sc(s) => s.name(),
+            AnySource::Ot(s) => s.name(),
         }
     }
 
@@ -45,6 +53,7 @@ impl AnySource {
         match self {
             AnySource::Vm(_) => SourceKind::Vm,
             AnySource::Sc(_) => SourceKind::Sc,
+            AnySource::Ot(_) => SourceKind::Ot,
         }
     }
 
@@ -59,6 +68,7 @@ impl AnySource {
                 "vm.export.vulns",
             ],
             AnySource::Sc(_) => &[tenax_source_sc::WINDOW_KEY],
+            AnySource::Ot(_) => &[tenax_source_ot::ASSETS_KEY, tenax_source_ot::EVENTS_KEY],
         }
     }
 
@@ -67,6 +77,7 @@ impl AnySource {
         match self {
             AnySource::Vm(_) => tenax_source_vm::WINDOW_KEY,
             AnySource::Sc(_) => tenax_source_sc::WINDOW_KEY,
+            AnySource::Ot(_) => tenax_source_ot::ASSETS_KEY,
         }
     }
 
@@ -75,6 +86,7 @@ impl AnySource {
         match self {
             AnySource::Vm(s) => s.check().await,
             AnySource::Sc(s) => s.check().await,
+            AnySource::Ot(s) => s.check().await,
         }
     }
 
@@ -87,6 +99,7 @@ impl AnySource {
         match self {
             AnySource::Vm(s) => s.run(req, tx).await,
             AnySource::Sc(s) => s.run(req, tx).await,
+            AnySource::Ot(s) => s.run(req, tx).await,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 mod errors;
 mod flows;
+mod ot;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
