@@ -1085,7 +1085,13 @@ fn generate(seed: u64, anchor_us: i64, count: usize) -> OtData {
             site += 1;
             host = 10;
         }
-        let ip = format!("10.100.{}.{}", 100 + site, host);
+        // 150 sites per second octet: 10.100.100.0/24 … 10.100.249.0/24, 10.101.100.0/24 …
+        let ip = format!(
+            "10.{}.{}.{}",
+            100 + (site / 150) % 150,
+            100 + site % 150,
+            host
+        );
         host += 1;
         match step % 8 {
             // A rack: adapter + 2–4 modules on one backplane, all on the adapter's IP.

@@ -251,6 +251,46 @@ fn syntax_error(msg: &str) -> GqlError {
 // Request
 // ---------------------------------------------------------------------------------------
 
+/// Deepest bracket nesting a document may have.
+const MAX_NESTING: usize = 64;
+/// Longest document accepted.
+const MAX_BODY_QUERY: usize = 1 << 20;
+
+/// Largest bracket nesting (`{[(`) of a document outside strings and comments.
+fn nesting(q: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut in_str = false;
+    let mut in_comment = false;
+    let mut escaped = false;
+    for c in q.chars() {
+        if in_comment {
+            in_comment = c != '\n';
+            continue;
+        }
+        if in_str {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_str = false;
+            }
+            continue;
+        }
+        match c {
+            '"' => in_str = true,
+            '#' => in_comment = true,
+            '{' | '[' | '(' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            '}' | ']' | ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
 /// Execution switches.
 pub(crate) struct ExecOptions {
     pub findings: bool,
@@ -314,6 +354,16 @@ pub(crate) fn handle(data: &OtData, body: &[u8], opts: &ExecOptions) -> (StatusC
             );
         }
     };
+    // The parser is recursive: refuse absurd nesting before it can exhaust the stack.
+    if nesting(query) > MAX_NESTING || query.len() > MAX_BODY_QUERY {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            &[GqlError::new(
+                PARSE,
+                "Syntax Error: the document is nested too deeply or too long.",
+            )],
+        );
+    }
     let doc: Doc<'_> = match graphql_parser::parse_query::<String>(query) {
         Ok(d) => d,
         Err(e) => return fail(StatusCode::BAD_REQUEST, &[syntax_error(&e.to_string())]),
@@ -406,6 +456,8 @@ fn run(
         errors: &mut errors,
         findings: opts.findings,
         depth: 0,
+        spreading: Vec::new(),
+        visits: 0,
     };
     v.root(sel);
     if !errors.is_empty() {
@@ -599,7 +651,14 @@ struct Validator<'x, 'a, 'd> {
     errors: &'x mut Vec<GqlError>,
     findings: bool,
     depth: usize,
+    /// Fragments being expanded (cycle detection).
+    spreading: Vec<String>,
+    /// Fields visited so far (a budget against exponential fragment fan-out).
+    visits: usize,
 }
+
+/// Largest number of field visits validation allows.
+const MAX_VISITS: usize = 50_000;
 
 impl Validator<'_, '_, '_> {
     fn each_field(
@@ -615,13 +674,35 @@ impl Validator<'_, '_, '_> {
             return;
         }
         for s in &sel.items {
+            self.visits += 1;
+            if self.visits > MAX_VISITS {
+                if self.visits == MAX_VISITS + 1 {
+                    self.errors
+                        .push(GqlError::new(VALIDATION, "Query is too complex."));
+                }
+                break;
+            }
             match s {
                 Selection::Field(x) => f(self, x),
                 Selection::InlineFragment(i) => self.each_field(&i.selection_set, f),
                 Selection::FragmentSpread(sp) => match self.frags.get(sp.fragment_name.as_str()) {
+                    Some(_) if self.spreading.contains(&sp.fragment_name) => {
+                        self.errors.push(
+                            GqlError::new(
+                                VALIDATION,
+                                format!(
+                                    "Cannot spread fragment \"{}\" within itself.",
+                                    sp.fragment_name
+                                ),
+                            )
+                            .at(sp.position),
+                        );
+                    }
                     Some(fs) => {
                         let fs: &SelectionSet<'_, String> = fs;
+                        self.spreading.push(sp.fragment_name.clone());
                         self.each_field(fs, f);
+                        self.spreading.pop();
                     }
                     None => self.errors.push(
                         GqlError::new(
