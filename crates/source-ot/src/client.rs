@@ -378,6 +378,17 @@ pub fn text_message(body: &[u8]) -> String {
                 return one_line(s, 200);
             }
         }
+        // A GraphQL-style error body (`{"errors": [{"message": …}]}`, also under `error`).
+        let errors = v
+            .get("errors")
+            .or_else(|| v.get("error").and_then(|e| e.get("errors")));
+        if let Some(s) = errors
+            .and_then(|e| e.get(0))
+            .and_then(|e| e.get("message"))
+            .and_then(|m| m.as_str())
+        {
+            return one_line(s, 200);
+        }
     }
     one_line(&String::from_utf8_lossy(body), 200)
 }
@@ -447,6 +458,20 @@ mod tests {
             s.to_string()
                 .starts_with("POST /graphql: HTTP 400: graphql `findings`")
         );
+    }
+
+    #[test]
+    fn error_bodies_become_short_lines() {
+        assert_eq!(
+            text_message(br#"{"message": "unauthorized"}"#),
+            "unauthorized"
+        );
+        assert_eq!(
+            text_message(br#"{"errors":[{"message":"unknown robot certificate"}]}"#),
+            "unknown robot certificate"
+        );
+        assert_eq!(text_message(b"bad\ngateway"), "bad gateway");
+        assert_eq!(text_message(&[b'x'; 500]).chars().count(), 201);
     }
 
     #[test]

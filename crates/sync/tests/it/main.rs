@@ -1,6 +1,7 @@
 //! The sync engine against the simulator: exact counts, incremental changes, faults,
 //! partial runs and checkpoints.
 
+mod ot;
 mod vm;
 
 use std::time::Duration;
