@@ -809,3 +809,67 @@ async fn recorded_pages_are_servable() {
     }
     sim.shutdown().await;
 }
+
+/// Differences of key structure and value types between two JSON values (nulls and empty
+/// arrays match anything).
+fn shape_diff(path: &str, got: &Value, want: &Value, out: &mut Vec<String>) {
+    match (got, want) {
+        (Value::Null, _) | (_, Value::Null) => {}
+        (Value::Object(g), Value::Object(w)) => {
+            for k in w.keys().filter(|k| !g.contains_key(*k)) {
+                out.push(format!("{path}.{k}: missing"));
+            }
+            for k in g.keys().filter(|k| !w.contains_key(*k)) {
+                out.push(format!("{path}.{k}: extra"));
+            }
+            for (k, wv) in w {
+                if let Some(gv) = g.get(k) {
+                    shape_diff(&format!("{path}.{k}"), gv, wv, out);
+                }
+            }
+        }
+        (Value::Array(g), Value::Array(w)) => {
+            if let (Some(gv), Some(wv)) = (g.first(), w.first()) {
+                shape_diff(&format!("{path}[0]"), gv, wv, out);
+            }
+        }
+        (Value::Number(g), Value::Number(w)) => {
+            if g.is_f64() != w.is_f64() && !(g.is_f64() && w.as_f64().is_some()) {
+                out.push(format!("{path}: number kind {g} vs {w}"));
+            }
+        }
+        (g, w) => {
+            if std::mem::discriminant(g) != std::mem::discriminant(w) {
+                out.push(format!("{path}: {g} vs recorded {w}"));
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn generated_answers_have_the_recorded_shape() {
+    let sim = start_ot(OtOptions::default()).await;
+    let http = client(&sim);
+    for name in ["assets", "events", "plugins"] {
+        let rq: Value = serde_json::from_str(
+            &std::fs::read_to_string(fixture(&format!("{name}_page1_request.recorded.json")))
+                .expect("read"),
+        )
+        .expect("json");
+        let want: Value = serde_json::from_str(
+            &std::fs::read_to_string(fixture(&format!("{name}_page1_response.recorded.json")))
+                .expect("read"),
+        )
+        .expect("json");
+        let (s, got) = gql(&sim, &http, Some(&sim.ot_api_key()), &rq["body"]).await;
+        assert_eq!(s, 200, "{got}");
+        let mut diffs = Vec::new();
+        shape_diff(name, &got, &want, &mut diffs);
+        // `details` is free-form JSON: only its common keys are compared above.
+        diffs.retain(|d| {
+            !(d.contains(".details.") && (d.ends_with("missing") || d.ends_with("extra")))
+        });
+        assert!(diffs.is_empty(), "{name}: {diffs:#?}");
+    }
+    sim.shutdown().await;
+}
