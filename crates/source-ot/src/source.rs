@@ -36,6 +36,10 @@ const FINDINGS_QUERY: &str = "query Findings($filter: FindingsObjExpressionsPara
 
 const EVENTS_QUERY: &str = "query Events($filter: EventsExpressionsParams!, $sort: [EventsSortParams!]!, $first: Int!, $after: String) { events(filter: $filter, sort: $sort, first: $first, after: $after) { pageInfo { hasNextPage endCursor } totalCount nodes { id type category severity time resolved srcIP dstIP srcMac dstMac protocol protocolNiceName protocolRaw port logId eventType { type description category } policy { title } srcAssets { nodes { id name } } dstAssets { nodes { id name } } } } }";
 
+/// Asset ids per `findings` filter (`assetId In [...]`): keeps request bodies small whatever
+/// the page size.
+const MAX_IDS_PER_FILTER: usize = 500;
+
 /// The read-only probe of `tenax check` and `tenax ot robot create`.
 pub const PROBE_QUERY: &str = "query Probe { assets(first: 1) { nodes { id } } }";
 
@@ -205,11 +209,24 @@ impl OtSource {
     /// the error.
     pub async fn check(&self) -> Result<Vec<String>> {
         let s = &self.settings;
-        let page = self
-            .client
-            .graphql("assets", PROBE_QUERY, json!({}))
-            .await
-            .map_err(SourceError::from)?;
+        let page = match self.client.graphql("assets", PROBE_QUERY, json!({})).await {
+            Ok(p) => p,
+            Err(e) => {
+                let e = SourceError::from(e);
+                let msg = e.to_string();
+                if msg.contains("server certificate not trusted") && s.tls.pin.is_none() {
+                    if let Some(f) =
+                        crate::tls::presented_certificate(&s.http, self.client.base()).await
+                    {
+                        return Err(SourceError::Config(format!(
+                            "{msg} (the appliance presented sha256 {f}: compare it with the \
+                             appliance's own certificate before pinning it)"
+                        )));
+                    }
+                }
+                return Err(e);
+            }
+        };
         let n = page.connection().map(|c| c.nodes.len()).unwrap_or(0);
         let who = match &s.auth {
             OtAuth::Robot { name, identity } => format!(
@@ -514,7 +531,7 @@ impl OtSource {
         };
         if mode == "graphql" && !assets.is_empty() {
             let mut first_skip = None;
-            'chunks: for chunk in assets.chunks(s.page_size as usize) {
+            'chunks: for chunk in assets.chunks((s.page_size as usize).min(MAX_IDS_PER_FILTER)) {
                 let ids: Vec<&str> = chunk.iter().map(|a| a.id.as_str()).collect();
                 let vars = json!({
                     "filter": {"field": "assetId", "op": "In", "values": ids},

@@ -457,6 +457,90 @@ pub fn build_client(
         .map_err(|e| SourceError::Config(format!("cannot build the HTTP client: {e}")))
 }
 
+/// Records the certificate a server presents and refuses it: used after a trust failure to
+/// tell the user which fingerprint the appliance showed (to check on the appliance before
+/// pinning it; it arrived over an unverified connection).
+#[derive(Debug)]
+struct CaptureVerifier {
+    seen: std::sync::Mutex<Option<Fingerprint>>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for CaptureVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if let Ok(mut s) = self.seen.lock() {
+            *s = Some(Fingerprint::of(end_entity.as_ref()));
+        }
+        Err(rustls::Error::General("certificate captured".into()))
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// The SHA-256 of the certificate the server at `url` presents (through the configured
+/// proxy), without trusting it and without sending any request or credential: the
+/// handshake is aborted as soon as the certificate arrives.
+pub async fn presented_certificate(http: &HttpOptions, url: &reqwest::Url) -> Option<Fingerprint> {
+    let verifier = Arc::new(CaptureVerifier {
+        seen: std::sync::Mutex::new(None),
+        provider: provider(),
+    });
+    let cfg = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .ok()?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier.clone())
+        .with_no_client_auth();
+    #[allow(clippy::disallowed_methods)]
+    let mut b = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(20))
+        .tls_backend_preconfigured(cfg);
+    if let Some(p) = &http.proxy {
+        b = b.proxy(reqwest::Proxy::all(p.as_str()).ok()?);
+    }
+    let _ = b.build().ok()?.head(url.clone()).send().await;
+    verifier.seen.lock().ok().and_then(|s| *s)
+}
+
 /// Reads a PEM CA bundle for `ca_file`.
 pub fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, SourceError> {
     let pem = read(path, "ca_file").map_err(SourceError::Config)?;

@@ -324,3 +324,43 @@ async fn robot_mutual_tls_runs_end_to_end_through_a_connect_proxy() {
     // The appliance saw the robot's certificate: TLS ran end to end through the tunnel.
     assert!(app.seen().iter().all(|s| s.client_cert == Some(fp)));
 }
+
+#[tokio::test]
+async fn check_shows_the_presented_certificate_when_it_is_not_trusted() {
+    let server = self_signed(true);
+    let app = appliance::start(&server, api_rules(), appliance::data(1)).await;
+    let c = api_cfg(&app.url());
+    let src = OtSource::new(c.resolve().unwrap()).unwrap();
+    let e = src.check().await.unwrap_err().to_string();
+    assert!(
+        e.contains(&format!(
+            "(the appliance presented sha256 {}: compare it with the appliance's own \
+             certificate before pinning it)",
+            server.fingerprint()
+        )),
+        "{e}"
+    );
+    assert_clean(&e, None);
+    // Capturing the certificate sent no request: the appliance saw none.
+    assert!(app.seen().is_empty());
+    // Pinned, check proves the rest, line by line.
+    let mut c = api_cfg(&app.url());
+    c.server_cert_sha256 = Some(server.fingerprint().to_string());
+    let lines = OtSource::new(c.resolve().unwrap())
+        .unwrap()
+        .check()
+        .await
+        .unwrap();
+    assert_eq!(
+        lines,
+        [
+            "GraphQL answers, API key accepted; assets are readable".to_owned(),
+            format!(
+                "server certificate pinned (sha256 {})",
+                server.fingerprint()
+            ),
+            "no GET /v1/version on this appliance (fine on 4.x)".to_owned(),
+            "findings from GET /v1/assets/{id}/plugin_hits (no GraphQL `findings` here)".to_owned(),
+        ]
+    );
+}
