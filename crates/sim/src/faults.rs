@@ -34,6 +34,7 @@ pub struct RateLimitFault {
 /// | `sc-short:page=K` | the K-th `POST /rest/analysis` (1-based, counted over the simulator's life) returns one row fewer than its window holds, once; `totalRecords` is unchanged and `returnedRecords` matches the rows sent |
 /// | `sc-expire:after=N` | every SC session token expires after serving N requests: the next request with it answers HTTP 403, `error_code` 12 (invalid token) and the token is gone (N = 0: tokens are dead on first use) |
 /// | `ot-error:page=K` | the K-th `POST /graphql` request (1-based, counted over the simulator's life, only requests that pass authentication) answers HTTP 200 with `errors` (`INTERNAL_SERVER_ERROR`, `path` = the first root field) and that root field `null` in `data`; other root fields of the request resolve normally |
+/// | `ot-node-error:page=K` | like `ot-error`, but only the first node's `osDetails` of the first root field fails: it is `null` and the error's `path` is `["assets","nodes",0,"osDetails"]` (a resolver failure the reference quotes); everything else is returned. Without `osDetails` in the selection it behaves like `ot-error` |
 /// | `ot-429:every=N[:after=SECS]` | every Nth OT request (counted over OT requests) answers 429 `Too Many Requests` with `retry-after: SECS` (default 1) |
 /// | `ot-5xx:p=P` | each OT request answers 500/502/503/504 (nginx HTML page) with probability P (seeded) |
 ///
@@ -75,6 +76,8 @@ pub struct Faults {
     pub sc_session_requests: Option<u64>,
     /// `ot-error:page=K`: `/graphql` requests (1-based) answered with an `INTERNAL_SERVER_ERROR`.
     pub ot_error_pages: BTreeSet<u32>,
+    /// `ot-node-error:page=K`: `/graphql` requests (1-based) whose first node's `osDetails` fails.
+    pub ot_node_error_pages: BTreeSet<u32>,
     /// `ot-429:every=N[:after=S]` on the OT listener.
     pub ot_rate_limit: Option<RateLimitFault>,
     /// `ot-5xx:p=P`: probability of a random 5xx per OT request.
@@ -198,12 +201,16 @@ impl FromStr for Faults {
                     p.done()?;
                     f.rate_limit = Some(RateLimitFault { every, after_secs });
                 }
-                "ot-error" => {
+                "ot-error" | "ot-node-error" => {
                     let mut p = Params::parse(item, rest)?;
                     let k = p.required_u64("page", 1)?;
                     let k = u32::try_from(k).map_err(|_| err(item, "`page` is too large"))?;
                     p.done()?;
-                    f.ot_error_pages.insert(k);
+                    if name == "ot-error" {
+                        f.ot_error_pages.insert(k);
+                    } else {
+                        f.ot_node_error_pages.insert(k);
+                    }
                 }
                 "ot-429" => {
                     if f.ot_rate_limit.is_some() {
@@ -346,6 +353,11 @@ impl fmt::Display for Faults {
                 .iter()
                 .map(|k| format!("ot-error:page={k}")),
         );
+        items.extend(
+            self.ot_node_error_pages
+                .iter()
+                .map(|k| format!("ot-node-error:page={k}")),
+        );
         if let Some(r) = self.ot_rate_limit {
             items.push(format!("ot-429:every={}:after={}", r.every, r.after_secs));
         }
@@ -366,7 +378,7 @@ mod tests {
 
     #[test]
     fn parses_every_item() {
-        let f: Faults = "429:every=7:after=0, 5xx:p=0.05,reset:chunk=3,truncate:chunk=2,export:error,failed:chunk=1,409:first,expire:chunk=4,slow:ms=5,sc-slow:ms=3,sc-5xx:p=0.5,sc-short:page=2,sc-expire:after=4,ot-error:page=3,ot-429:every=4:after=2,ot-5xx:p=0.25"
+        let f: Faults = "429:every=7:after=0, 5xx:p=0.05,reset:chunk=3,truncate:chunk=2,export:error,failed:chunk=1,409:first,expire:chunk=4,slow:ms=5,sc-slow:ms=3,sc-5xx:p=0.5,sc-short:page=2,sc-expire:after=4,ot-error:page=3,ot-node-error:page=5,ot-429:every=4:after=2,ot-5xx:p=0.25"
             .parse()
             .expect("valid spec");
         assert_eq!(
@@ -386,6 +398,7 @@ mod tests {
         assert!(f.sc_short_pages.contains(&2));
         assert_eq!(f.sc_session_requests, Some(4));
         assert!(f.ot_error_pages.contains(&3));
+        assert!(f.ot_node_error_pages.contains(&5));
         assert_eq!(
             f.ot_rate_limit,
             Some(RateLimitFault {
@@ -434,6 +447,7 @@ mod tests {
             "sc-expire:n=1",
             "ot-error:page=0",
             "ot-error",
+            "ot-node-error:page=x",
             "ot-429:every=0",
             "ot-5xx:p=3",
         ] {

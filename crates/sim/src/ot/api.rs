@@ -230,10 +230,11 @@ async fn graphql_handler(State(svc): St, req: Request) -> Response {
         st.graphql_pages += 1;
         (svc.data_locked(&mut st), st.graphql_pages)
     };
-    let fail = u32::try_from(page).is_ok_and(|p| svc.faults.error_pages.contains(&p));
+    let page = u32::try_from(page).unwrap_or(u32::MAX);
     let opts = ExecOptions {
         findings: svc.opts.findings_query,
-        fail_first_root: fail,
+        fail_first_root: svc.faults.error_pages.contains(&page),
+        fail_first_os_details: svc.faults.node_error_pages.contains(&page),
     };
     let (status, v) = graphql::handle(&data, &body, &opts);
     json_response(status, &v)

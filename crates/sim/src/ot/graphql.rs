@@ -296,6 +296,9 @@ pub(crate) struct ExecOptions {
     pub findings: bool,
     /// `ot-error:page=K` fired for this request: the first root field fails.
     pub fail_first_root: bool,
+    /// `ot-node-error:page=K` fired: the first node's `osDetails` fails (or, when not
+    /// selected, the first root field).
+    pub fail_first_os_details: bool,
 }
 
 type Doc<'a> = Document<'a, String>;
@@ -523,24 +526,25 @@ fn run(
         let Some(obj) = root_obj(&f.name, opts.findings) else {
             continue;
         };
+        let node_fail = first_root && opts.fail_first_os_details;
         if first_root && opts.fail_first_root {
             first_root = false;
-            let mut e = GqlError::new(
-                "INTERNAL_SERVER_ERROR",
-                format!(
-                    "request to http://127.0.0.1:8083/v1/{} failed, reason: socket hang up",
-                    f.name
-                ),
-            )
-            .at(f.position);
-            e.path = vec![json!(key)];
-            exec_errors.push(e);
+            exec_errors.push(root_error(f, &key));
             out.insert(key, Value::Null);
             continue;
         }
         first_root = false;
         match cx.root(obj, f) {
-            Ok(v) => {
+            Ok(mut v) => {
+                if node_fail {
+                    match cx.null_first_os_details(f, &key, &mut v) {
+                        Some(e) => exec_errors.push(e),
+                        None => {
+                            exec_errors.push(root_error(f, &key));
+                            v = Value::Null;
+                        }
+                    }
+                }
                 out.insert(key, v);
             }
             Err(msg) => {
@@ -560,6 +564,20 @@ fn run(
             json!({"errors": exec_errors.iter().map(GqlError::to_json).collect::<Vec<_>>(), "data": out}),
         )
     }
+}
+
+/// The resolver failure of a whole root field (`ot-error`).
+fn root_error(f: &Field<'_, String>, key: &str) -> GqlError {
+    let mut e = GqlError::new(
+        "INTERNAL_SERVER_ERROR",
+        format!(
+            "request to http://127.0.0.1:8083/v1/{} failed, reason: socket hang up",
+            f.name
+        ),
+    )
+    .at(f.position);
+    e.path = vec![json!(key)];
+    e
 }
 
 fn op_name_of<'d>(o: &'d OperationDefinition<'_, String>) -> Option<&'d str> {
@@ -958,6 +976,39 @@ impl<'x, 'a, 'd> Cx<'x, 'a, 'd> {
                 }
             }
         }
+    }
+
+    /// `ot-node-error`: nulls `osDetails` of the first node of a root connection's
+    /// `nodes` (the resolver failure the reference quotes) and returns the error with its
+    /// path (`["assets", "nodes", 0, "osDetails"]`); `None` when not selected.
+    fn null_first_os_details(
+        &self,
+        f: &Field<'a, String>,
+        root_key: &str,
+        v: &mut Value,
+    ) -> Option<GqlError> {
+        for nf in self.fields(&f.selection_set) {
+            if nf.name != "nodes" {
+                continue;
+            }
+            let nkey = nf.alias.clone().unwrap_or_else(|| nf.name.clone());
+            for of in self.fields(&nf.selection_set) {
+                if of.name != "osDetails" {
+                    continue;
+                }
+                let okey = of.alias.clone().unwrap_or_else(|| of.name.clone());
+                let node = v.get_mut(&nkey)?.get_mut(0)?.as_object_mut()?;
+                node.insert(okey.clone(), Value::Null);
+                let mut e = GqlError::new(
+                    "INTERNAL_SERVER_ERROR",
+                    "request to http://127.0.0.1:8083/v1/assets/osinfo failed, reason: connect ECONNREFUSED 127.0.0.1:8083",
+                )
+                .at(of.position);
+                e.path = vec![json!(root_key), json!(nkey), json!(0), json!(okey)];
+                return Some(e);
+            }
+        }
+        None
     }
 
     fn included(&self, dirs: &[graphql_parser::query::Directive<'a, String>]) -> bool {

@@ -189,6 +189,7 @@ pub struct OtRobot {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct OtFaults {
     pub error_pages: BTreeSet<u32>,
+    pub node_error_pages: BTreeSet<u32>,
     pub rate_limit: Option<crate::faults::RateLimitFault>,
     pub server_error_p: Option<f64>,
 }
@@ -234,6 +235,7 @@ impl OtService {
         Ok(OtService {
             faults: OtFaults {
                 error_pages: faults.ot_error_pages.clone(),
+                node_error_pages: faults.ot_node_error_pages.clone(),
                 rate_limit: faults.ot_rate_limit,
                 server_error_p: faults.ot_server_error_p,
             },

@@ -873,3 +873,40 @@ async fn generated_answers_have_the_recorded_shape() {
     }
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn ot_node_error_nulls_one_os_details_and_keeps_the_page() {
+    let sim = Sim::start(SimConfig {
+        faults: "ot-node-error:page=1,ot-node-error:page=2"
+            .parse()
+            .expect("faults"),
+        ..ot_cfg(5, OtOptions::default())
+    })
+    .await
+    .expect("starts");
+    let http = client(&sim);
+    let key = sim.ot_api_key();
+    let q = json!({"query": "{ assets(first: 3, sort: [{field: \"type\", direction: DescNullLast}]) { pageInfo { endCursor } nodes { id os: osDetails { name } } } }"});
+    let (s, v) = gql(&sim, &http, Some(&key), &q).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        v["errors"][0]["extensions"]["code"],
+        "INTERNAL_SERVER_ERROR"
+    );
+    assert_eq!(v["errors"][0]["path"], json!(["assets", "nodes", 0, "os"]));
+    let nodes = v["data"]["assets"]["nodes"]
+        .as_array()
+        .expect("partial data");
+    assert_eq!(nodes.len(), 3);
+    assert_eq!(nodes[0]["os"], Value::Null);
+    assert!(nodes[0]["id"].is_string());
+    assert!(v["data"]["assets"]["pageInfo"]["endCursor"].is_string());
+    // Without osDetails in the selection: the root field fails.
+    let q = json!({"query": "{ assets(first: 3) { nodes { id } } }"});
+    let (_, v) = gql(&sim, &http, Some(&key), &q).await;
+    assert_eq!(v["errors"][0]["path"], json!(["assets"]));
+    assert_eq!(v["data"]["assets"], Value::Null);
+    let (_, v) = gql(&sim, &http, Some(&key), &q).await;
+    assert!(v.get("errors").is_none());
+    sim.shutdown().await;
+}
