@@ -214,15 +214,15 @@ impl OtSource {
             Err(e) => {
                 let e = SourceError::from(e);
                 let msg = e.to_string();
-                if msg.contains("server certificate not trusted") && s.tls.pin.is_none() {
-                    if let Some(f) =
+                if msg.contains("server certificate not trusted")
+                    && s.tls.pin.is_none()
+                    && let Some(f) =
                         crate::tls::presented_certificate(&s.http, self.client.base()).await
-                    {
-                        return Err(SourceError::Config(format!(
-                            "{msg} (the appliance presented sha256 {f}: compare it with the \
-                             appliance's own certificate before pinning it)"
-                        )));
-                    }
+                {
+                    return Err(SourceError::Config(format!(
+                        "{msg} (the appliance presented sha256 {f}: compare it with the \
+                         appliance's own certificate before pinning it)"
+                    )));
                 }
                 return Err(e);
             }
