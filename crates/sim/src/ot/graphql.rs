@@ -523,6 +523,23 @@ fn run(
             out.insert(key, json!("Query"));
             continue;
         }
+        if f.name == "asset" {
+            let id = cx.arg(f, "id");
+            let v = match id.as_str().and_then(|id| data.asset(id)) {
+                Some(a) => match cx.object(Obj::Asset, a, &f.selection_set) {
+                    Ok(v) => v,
+                    Err(msg) => {
+                        return fail(
+                            StatusCode::BAD_REQUEST,
+                            &[GqlError::new(USER_INPUT, msg).at(f.position)],
+                        );
+                    }
+                },
+                None => Value::Null,
+            };
+            out.insert(key, v);
+            continue;
+        }
         let Some(obj) = root_obj(&f.name, opts.findings) else {
             continue;
         };
@@ -765,6 +782,20 @@ impl Validator<'_, '_, '_> {
     fn root(&mut self, sel: &SelectionSet<'_, String>) {
         self.each_field(sel, &mut |v, f| {
             if f.name == "__typename" {
+                return;
+            }
+            if f.name == "asset" {
+                v.args(f, &["id"], "Query");
+                if !f.arguments.iter().any(|(n, _)| n == "id") {
+                    v.errors.push(
+                        GqlError::new(
+                            VALIDATION,
+                            "Field \"asset\" argument \"id\" of type \"ID!\" is required, but it was not provided.",
+                        )
+                        .at(f.position),
+                    );
+                }
+                v.composite(f, Ty::Obj(Obj::Asset), "Query");
                 return;
             }
             match root_obj(&f.name, v.findings) {

@@ -360,6 +360,14 @@ async fn variables_as_string_or_object_and_projection() {
         assert_eq!(n["a"].as_object().map(|o| o.len()), Some(3));
         assert!(n["plugin"]["id"].is_i64());
     }
+    // `asset(id:)`.
+    let id = sim.ot_truth().asset_ids[0].clone();
+    let q = json!({"query": "query One($id: ID!) { asset(id: $id) { id name backplane { name } } missing: asset(id: \"nope\") { id } }", "variables": {"id": id}});
+    let (s, v) = gql(&sim, &http, Some(&key), &q).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["data"]["asset"]["id"], json!(id));
+    assert_eq!(v["data"]["asset"].as_object().map(|o| o.len()), Some(3));
+    assert_eq!(v["data"]["missing"], Value::Null);
     sim.shutdown().await;
 }
 
