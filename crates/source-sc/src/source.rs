@@ -534,15 +534,19 @@ impl ScSource {
             }
         };
         let mut ids: Vec<String> = Vec::new();
+        let mut known: HashSet<String> = HashSet::new();
         for l in all.usable.iter().chain(&all.manageable).chain(&all.assets) {
             let Some(id) = l.id.as_deref().map(str::trim) else {
                 continue;
             };
-            // 0 = All Defined Ranges: every host is in it.
-            if id.is_empty() || id == "0" || ids.iter().any(|x| x == id) {
+            // 0 = All Defined Ranges: every host is in it. Ids go into a path: SC's are
+            // numbers; anything else is not asked for.
+            if id == "0" || id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
                 continue;
             }
-            ids.push(id.to_owned());
+            if known.insert(id.to_owned()) {
+                ids.push(id.to_owned());
+            }
         }
         let sem = Arc::new(tokio::sync::Semaphore::new(LIST_CONCURRENCY));
         let mut set = tokio::task::JoinSet::new();
