@@ -40,11 +40,11 @@ pub const DEFAULT_OT_SUPPORT_TOKEN: &str = "tenax-sim-ot-support-token-8d3e6b21"
 /// Which certificate the OT listener presents.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ServerCertMode {
-    /// A leaf certificate for `127.0.0.1`/`localhost` (CA:FALSE, serverAuth) signed by a
+    /// A leaf certificate for `127.0.0.1`/`::1`/`localhost` (CA:FALSE, serverAuth) signed by a
     /// test CA generated at start ([`crate::Sim::ot_ca_pem`]). Default.
     #[default]
     CaSigned,
-    /// One self-signed certificate for `127.0.0.1`/`localhost` marked CA:TRUE, like real
+    /// One self-signed certificate for `127.0.0.1`/`::1`/`localhost` marked CA:TRUE, like real
     /// appliances and `openssl req -x509` (rustls refuses it as an end entity:
     /// `CaUsedAsEndEntity`; clients need pinning or verification off).
     /// [`crate::Sim::ot_ca_pem`] then returns that certificate.

@@ -63,7 +63,11 @@ fn params(cn: &str, sans: Vec<String>) -> Result<CertificateParams, String> {
 
 /// Generates the server identity (ECDSA P-256 keys, a few milliseconds).
 pub(crate) fn server_identity(mode: ServerCertMode) -> Result<ServerIdentity, String> {
-    let sans = vec!["127.0.0.1".to_string(), "localhost".to_string()];
+    let sans = vec![
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+        "localhost".to_string(),
+    ];
     match mode {
         ServerCertMode::CaSigned => {
             let ca_key = KeyPair::generate().map_err(|e| e.to_string())?;
