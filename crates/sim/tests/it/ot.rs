@@ -918,3 +918,33 @@ async fn ot_node_error_nulls_one_os_details_and_keeps_the_page() {
     assert!(v.get("errors").is_none());
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn same_seed_same_answers() {
+    let anchor = chrono::DateTime::parse_from_rfc3339("2026-01-15T00:00:00Z")
+        .expect("anchor")
+        .with_timezone(&chrono::Utc);
+    let q = json!({"query": "{ assets(first: 20) { nodes { id name ips { nodes } lastUpdate plugins { nodes { id } } } } events(first: 5) { nodes { id logId time srcAssets { nodes { id } } } } findings(first: 5) { nodes { id lastHit } } }"});
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let sim = Sim::start(SimConfig {
+            anchor: Some(anchor),
+            ..ot_cfg(21, OtOptions::default())
+        })
+        .await
+        .expect("starts");
+        let (s, v) = gql(&sim, &client(&sim), Some(&sim.ot_api_key()), &q).await;
+        assert_eq!(s, 200, "{v}");
+        answers.push((sim.ot_truth(), v));
+        sim.shutdown().await;
+    }
+    assert_eq!(answers[0], answers[1]);
+    let other = Sim::start(SimConfig {
+        anchor: Some(anchor),
+        ..ot_cfg(22, OtOptions::default())
+    })
+    .await
+    .expect("starts");
+    assert_ne!(other.ot_truth().asset_ids, answers[0].0.asset_ids);
+    other.shutdown().await;
+}
