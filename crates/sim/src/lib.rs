@@ -64,7 +64,7 @@ use tokio::task::JoinHandle;
 
 pub use crate::faults::{FaultSpecError, Faults, RateLimitFault};
 pub use crate::ot::{
-    DEFAULT_OT_API_KEY, DEFAULT_OT_SUPPORT_TOKEN, OtMutation, OtOptions, OtRobot, OtTruth,
+    DEFAULT_OT_API_KEY, DEFAULT_OT_SUPPORT_TOKEN, OtMutation, OtOptions, OtRobot, OtStats, OtTruth,
     ServerCertMode,
 };
 use crate::sc::ScService;
@@ -406,6 +406,14 @@ impl Sim {
         self.ot
             .as_ref()
             .map(|o| o.service.mutate(n, util::now_ms().saturating_mul(1000)))
+            .unwrap_or_default()
+    }
+
+    /// OT request counters (default when OT is disabled).
+    pub fn ot_stats(&self) -> OtStats {
+        self.ot
+            .as_ref()
+            .map(|o| o.service.stats())
             .unwrap_or_default()
     }
 

@@ -89,6 +89,7 @@ fn unauthenticated(message: &str) -> Response {
 async fn gate(State(svc): St, req: Request, next: Next) -> Response {
     let n = svc.requests.fetch_add(1, Ordering::Relaxed) + 1;
     let mut resp = if let Some(rl) = svc.faults.rate_limit.filter(|rl| n % rl.every == 0) {
+        svc.rate_limited.fetch_add(1, Ordering::Relaxed);
         let mut r = (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests").into_response();
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(rl.after_secs));
@@ -98,6 +99,7 @@ async fn gate(State(svc): St, req: Request, next: Next) -> Response {
         );
         r
     } else if let Some(status) = draw_5xx(&svc) {
+        svc.server_errors.fetch_add(1, Ordering::Relaxed);
         nginx_error(status)
     } else {
         next.run(req).await

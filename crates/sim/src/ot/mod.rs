@@ -185,6 +185,20 @@ pub struct OtRobot {
     pub not_after: DateTime<Utc>,
 }
 
+/// OT request counters ([`crate::Sim::ot_stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OtStats {
+    /// Every request that reached the OT HTTP layer (TLS handshakes that failed are not
+    /// requests).
+    pub requests: u64,
+    /// Authenticated `POST /graphql` requests (what `ot-error:page=K` counts).
+    pub graphql_pages: u64,
+    /// 429 answers of `ot-429`.
+    pub rate_limited: u64,
+    /// 5xx answers of `ot-5xx`.
+    pub server_errors: u64,
+}
+
 /// OT faults (copied from [`Faults`]).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct OtFaults {
@@ -213,6 +227,8 @@ pub(crate) struct OtService {
     pub identity: ServerIdentity,
     pub seed: u64,
     pub requests: AtomicU64,
+    pub rate_limited: AtomicU64,
+    pub server_errors: AtomicU64,
     pub fault_rng: Mutex<SmallRng>,
     pub state: Mutex<OtState>,
 }
@@ -243,6 +259,8 @@ impl OtService {
             seed,
             anchor_ms,
             requests: AtomicU64::new(0),
+            rate_limited: AtomicU64::new(0),
+            server_errors: AtomicU64::new(0),
             fault_rng: Mutex::new(SmallRng::seed_from_u64(mix(&[seed, label("ot-faults")]))),
             state: Mutex::new(OtState {
                 data,
@@ -279,6 +297,16 @@ impl OtService {
 
     pub(crate) fn truth(&self) -> OtTruth {
         self.data().truth()
+    }
+
+    pub(crate) fn stats(&self) -> OtStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        OtStats {
+            requests: self.requests.load(Relaxed),
+            graphql_pages: self.lock().graphql_pages,
+            rate_limited: self.rate_limited.load(Relaxed),
+            server_errors: self.server_errors.load(Relaxed),
+        }
     }
 
     pub(crate) fn robots(&self) -> Vec<OtRobot> {

@@ -708,6 +708,8 @@ async fn ot_faults_error_page_and_rate_limit() {
         }
     }
     assert_eq!(limited, 1, "the 5th OT request is limited");
+    let st = sim.ot_stats();
+    assert_eq!((st.requests, st.rate_limited, st.graphql_pages), (5, 1, 4));
     sim.shutdown().await;
 }
 
