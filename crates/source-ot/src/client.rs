@@ -12,7 +12,7 @@ use tenax_source::secret::ExposeSecret;
 use tenax_source::{Result, SourceError};
 
 use crate::config::{OtAuth, OtSettings};
-use crate::tls::{TlsContext, build_client, explain};
+use crate::tls::{TlsContext, TlsOptions, build_client, diagnose_handshake, explain};
 use crate::wire::{Connection, Envelope, GraphqlError};
 
 /// A GraphQL answer with `errors` (or without the root field's data). `Display` is one line
@@ -136,6 +136,9 @@ pub struct OtClient {
     retry: RetryPolicy,
     robot: Option<String>,
     tls: TlsContext,
+    /// For [`crate::tls::diagnose_handshake`] after a dropped mutual-TLS connection.
+    tls_opts: TlsOptions,
+    proxy: Option<String>,
 }
 
 impl std::fmt::Debug for OtClient {
@@ -185,6 +188,8 @@ impl OtClient {
             retry: s.retry.clone(),
             robot: s.auth.robot().map(str::to_owned),
             tls: s.tls_context(),
+            tls_opts: s.tls.clone(),
+            proxy: s.http.proxy.clone(),
         })
     }
 
@@ -207,6 +212,39 @@ impl OtClient {
             return SourceError::Config(format!("{ep}: {line}"));
         }
         err
+    }
+
+    /// A mutual-TLS connection the appliance closed without a readable reason: repeat the
+    /// handshake alone to learn the appliance's verdict on the client certificate.
+    async fn dropped(&self, ep: &str, err: SourceError) -> SourceError {
+        let SourceError::Transport {
+            message,
+            tls: false,
+            ..
+        } = &err
+        else {
+            return err;
+        };
+        let m = message.to_ascii_lowercase();
+        let closed = [
+            "channel closed",
+            "connection closed",
+            "connection reset",
+            "broken pipe",
+            "eof",
+        ]
+        .iter()
+        .any(|p| m.contains(p));
+        if self.tls_opts.identity.is_none() || !closed {
+            return err;
+        }
+        match diagnose_handshake(&self.tls_opts, &self.base, self.proxy.as_deref()).await {
+            Some(why) => match explain(&why, &self.tls) {
+                Some(line) => SourceError::Config(format!("{ep}: {line}")),
+                None => err,
+            },
+            None => err,
+        }
     }
 
     fn status_error(&self, ep: String, status: u16, body: &[u8]) -> SourceError {
@@ -272,14 +310,20 @@ impl OtClient {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req.send().await.map_err(|e| self.transport(&ep, &e))?;
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => return Err(self.dropped(&ep, self.transport(&ep, &e)).await),
+        };
         let status = resp.status().as_u16();
         let retry_after = resp
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        let bytes = resp.bytes().await.map_err(|e| self.transport(&ep, &e))?;
+        let bytes = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => return Err(self.dropped(&ep, self.transport(&ep, &e)).await),
+        };
         if status == 429 {
             return Err(SourceError::RateLimited {
                 endpoint: ep,

@@ -541,6 +541,133 @@ pub async fn presented_certificate(http: &HttpOptions, url: &reqwest::Url) -> Op
     verifier.seen.lock().ok().and_then(|s| *s)
 }
 
+/// Accepts any server certificate: only for [`diagnose_handshake`], which sends no data.
+#[derive(Debug)]
+struct AnyServer(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AnyServer {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Why the appliance dropped a mutual-TLS connection: with TLS 1.3 the appliance judges the
+/// client certificate after the client considers the handshake done, and its alert can be
+/// lost behind "connection closed" in the HTTP client. This repeats the handshake alone
+/// (through the proxy's CONNECT when one is set), sends no data, and waits briefly for the
+/// appliance's verdict. Returns the failure's text (e.g. `received fatal alert:
+/// CertificateExpired`), or `None` when the handshake and the wait passed quietly.
+pub async fn diagnose_handshake(
+    tls: &TlsOptions,
+    url: &reqwest::Url,
+    proxy: Option<&str>,
+) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = url
+        .host_str()?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let port = url.port_or_known_default()?;
+    let id = tls.identity.as_ref()?;
+    let cfg = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .ok()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyServer(provider())))
+        .with_client_auth_cert(id.certs.clone(), id.key.clone_key())
+        .ok()?;
+    let deadline = std::time::Duration::from_secs(5);
+    let target = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    let work = async {
+        let tcp = match proxy.and_then(|p| reqwest::Url::parse(p).ok()) {
+            Some(p) => {
+                let addr = format!("{}:{}", p.host_str()?, p.port_or_known_default()?);
+                let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+                let mut req = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n");
+                if !p.username().is_empty() {
+                    use base64::Engine as _;
+                    let cred = format!("{}:{}", p.username(), p.password().unwrap_or(""));
+                    let b64 = base64::engine::general_purpose::STANDARD.encode(cred);
+                    req.push_str(&format!("Proxy-Authorization: Basic {b64}\r\n"));
+                }
+                req.push_str("\r\n");
+                s.write_all(req.as_bytes()).await.ok()?;
+                let mut head = Vec::new();
+                let mut b = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && head.len() < 8192 {
+                    if s.read(&mut b).await.ok()? == 0 {
+                        return None;
+                    }
+                    head.push(b[0]);
+                }
+                let status = String::from_utf8_lossy(&head);
+                if status.split_whitespace().nth(1) != Some("200") {
+                    return None;
+                }
+                s
+            }
+            None => tokio::net::TcpStream::connect(&target).await.ok()?,
+        };
+        let _ = tcp.set_nodelay(true);
+        let name = ServerName::try_from(host.clone()).ok()?;
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(cfg));
+        let mut stream = match connector.connect(name, tcp).await {
+            Ok(s) => s,
+            Err(e) => return Some(e.to_string()),
+        };
+        let mut buf = [0u8; 512];
+        match tokio::time::timeout(std::time::Duration::from_secs(2), stream.read(&mut buf)).await {
+            Ok(Err(e)) => Some(e.to_string()),
+            _ => None,
+        }
+    };
+    tokio::time::timeout(deadline, work).await.ok().flatten()
+}
+
 /// Reads a PEM CA bundle for `ca_file`.
 pub fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, SourceError> {
     let pem = read(path, "ca_file").map_err(SourceError::Config)?;

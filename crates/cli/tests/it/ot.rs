@@ -146,3 +146,93 @@ async fn ot_source_config_errors_exit_2_naming_source_and_file() {
     )
     .await;
 }
+
+/// The flow, as a user types it: `tenax ot cert` → `tenax ot robot create` →
+/// `tenax check` → `tenax sync` over mutual TLS, exact ground truth in the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cert_then_robot_create_then_check_and_sync_over_mutual_tls() {
+    let s = crate::sim(10, "", 2).await;
+    let c = Cmd::new();
+    std::fs::write(c.path("ca.pem"), s.ot_ca_pem()).unwrap();
+    let o = c.run(&["ot", "cert", "--out-dir", "robot"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut cmd = c.command(&[
+        "ot",
+        "robot",
+        "create",
+        "--url",
+        &s.ot_url(),
+        "--token-env",
+        "TENAX_TEST_OT_TOKEN",
+        "--name",
+        "robot1",
+        "--cert",
+        "robot/cert.pem",
+        "--key",
+        "robot/key.pem",
+        "--ca-file",
+        "ca.pem",
+    ]);
+    cmd.env("TENAX_TEST_OT_TOKEN", s.ot_support_token());
+    let o = cmd.output().await.unwrap();
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(
+        out.contains("robot `robot1` registered as ReaderRole"),
+        "{out}"
+    );
+    assert!(out.contains("read over mutual TLS works"), "{out}");
+    assert!(!out.contains(&s.ot_support_token()) && !stderr(&o).contains(&s.ot_support_token()));
+
+    c.config(&format!(
+        "[[sources]]\nname = \"plant-a\"\nkind = \"ot\"\nurl = \"{}\"\nrobot = \"robot1\"\ncert_file = \"robot/cert.pem\"\nkey_file = \"robot/key.pem\"\nca_file = \"ca.pem\"\n",
+        s.ot_url()
+    ));
+    let o = c.run(&["check"]).await;
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(out.starts_with("plant-a (ot): ok\n"), "{out}");
+    assert!(
+        out.contains("robot `robot1` accepted over mutual TLS"),
+        "{out}"
+    );
+    assert!(
+        out.contains("server certificate verified with ca.pem"),
+        "{out}"
+    );
+
+    let db = c.db();
+    let o = c.run(&["--db", &db, "--no-progress", "sync"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let truth = s.ot_truth();
+    let store = crate::open(&c.path("t.db"));
+    let src = vec!["plant-a".to_owned()];
+    assert_eq!(
+        store
+            .count_assets(&tenax_store::AssetFilter {
+                sources: src.clone(),
+                ..Default::default()
+            })
+            .unwrap(),
+        truth.assets
+    );
+    assert_eq!(
+        store
+            .count_findings(&tenax_store::FindingFilter {
+                sources: src.clone(),
+                ..Default::default()
+            })
+            .unwrap(),
+        truth.findings
+    );
+    assert_eq!(
+        store
+            .count_events(&tenax_store::EventFilter {
+                sources: src,
+                ..Default::default()
+            })
+            .unwrap(),
+        truth.events
+    );
+}

@@ -364,3 +364,38 @@ async fn check_shows_the_presented_certificate_when_it_is_not_trusted() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_dropped_mutual_tls_connection_is_diagnosed_by_a_bare_handshake() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, fp) = robot_files(dir.path(), 30);
+    let (old_cert, old_key, _) = robot_files(dir.path(), -1);
+    let server = self_signed(true);
+    let rules = Rules {
+        client_cert: true,
+        mandatory: true,
+        robots: vec![("robot1".into(), fp)],
+        ..Rules::default()
+    };
+    let app = appliance::start(&server, rules, appliance::data(1)).await;
+    let url = reqwest::Url::parse(&app.url()).unwrap();
+    let (proxy, _targets, task) = connect_proxy().await;
+    for via in [None, Some(proxy.as_str())] {
+        let expired = robot_cfg(&app.url(), &old_cert, &old_key);
+        let s = expired.resolve().unwrap();
+        let why = tenax_source_ot::tls::diagnose_handshake(&s.tls, &url, via).await;
+        assert!(
+            why.as_deref()
+                .is_some_and(|w| w.contains("CertificateExpired")),
+            "{via:?}: {why:?}"
+        );
+        let good = robot_cfg(&app.url(), &cert, &key).resolve().unwrap();
+        assert_eq!(
+            tenax_source_ot::tls::diagnose_handshake(&good.tls, &url, via).await,
+            None
+        );
+    }
+    task.abort();
+    // The handshakes sent no request.
+    assert!(app.seen().is_empty());
+}
