@@ -74,6 +74,19 @@ pub enum Cmd {
     Findings(FindingArgs),
     /// List events (OT Security policy hits), oldest first.
     Events(EventArgs),
+    /// Remediation figures per source and severity: open, past the SLA, fixed, mean time to
+    /// remediate.
+    Stats(StatsArgs),
+    /// One finding's history: first seen, fixed, reopened, gone with its asset.
+    History {
+        /// Source name.
+        source: String,
+        /// Finding id (as `tenax findings` prints it).
+        id: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Tenable OT Security robot enrollment: certificate generation, robot registration.
     Ot {
         /// What to do.
@@ -237,12 +250,31 @@ pub struct FindingArgs {
     /// A source-native asset id.
     #[arg(long)]
     pub asset: Option<String>,
+    /// The findings as they were at this time (RFC 3339 or a date, e.g. `2026-10-01`), each
+    /// with the state it had then.
+    #[arg(long)]
+    pub as_of: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// At most this many rows.
     #[arg(long)]
     pub limit: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Only these sources (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',')]
+    pub source: Vec<String>,
+    /// Days to fix an open finding, per severity, e.g. `critical=7,high=30`; the rest keep
+    /// their defaults (critical 15, high 30, medium 90, low 180, info none). `none` removes a
+    /// deadline.
+    #[arg(long, value_delimiter = ',')]
+    pub sla: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -78,10 +78,33 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
                 cve: a.cve.clone(),
                 plugin_id: a.plugin,
                 asset_id: a.asset.clone(),
+                as_of: a
+                    .as_of
+                    .as_deref()
+                    .map(|s| parse_time(s, "--as-of"))
+                    .transpose()?,
                 limit: a.limit,
                 ..FindingFilter::default()
             };
             output::findings(store.as_ref(), &filter, a.format)?;
+            Ok(0)
+        }
+        Cmd::Stats(a) => {
+            let sla = parse_sla(&a.sla)?;
+            let store = open_store(&cli, optional_config(&cli)?.as_ref())?;
+            let stats = store.remediation(&a.source, &sla, chrono::Utc::now())?;
+            output::stats(&stats, a.format).map_err(io_failure)?;
+            Ok(0)
+        }
+        Cmd::History { source, id, format } => {
+            let store = open_store(&cli, optional_config(&cli)?.as_ref())?;
+            let h = store.finding_history(source, id)?;
+            if h.is_empty() {
+                return Err(Failure::config(format!(
+                    "no finding `{id}` of source `{source}` in the store"
+                )));
+            }
+            output::history(&h, *format).map_err(io_failure)?;
             Ok(0)
         }
         Cmd::Events(a) => {
@@ -89,13 +112,7 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
             let since = a
                 .since
                 .as_deref()
-                .map(|s| {
-                    tenax_model::parse_timestamp(s).ok_or_else(|| {
-                        Failure::config(format!(
-                            "--since `{s}`: not an RFC 3339 time (e.g. 2026-11-01T00:00:00Z)"
-                        ))
-                    })
-                })
+                .map(|s| parse_time(s, "--since"))
                 .transpose()?;
             let filter = EventFilter {
                 sources: a.source.clone(),
@@ -108,6 +125,44 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Cmd::Ot { cmd } => crate::ot::run(cmd).await,
     }
+}
+
+/// A time on the command line: RFC 3339, or a date (midnight UTC).
+fn parse_time(s: &str, flag: &str) -> Result<tenax_model::Timestamp, Failure> {
+    tenax_model::parse_timestamp(s)
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc())
+        })
+        .ok_or_else(|| {
+            Failure::config(format!(
+                "{flag} `{s}`: not an RFC 3339 time or a date (e.g. 2026-11-01T00:00:00Z, 2026-11-01)"
+            ))
+        })
+}
+
+/// `--sla critical=7,high=none` over the defaults.
+fn parse_sla(items: &[String]) -> Result<tenax_store::Sla, Failure> {
+    let mut sla = tenax_store::Sla::default();
+    for item in items.iter().filter(|s| !s.trim().is_empty()) {
+        let bad = || {
+            Failure::config(format!(
+                "--sla `{item}`: expected SEVERITY=DAYS or SEVERITY=none (e.g. critical=15)"
+            ))
+        };
+        let (sev, days) = item.split_once('=').ok_or_else(bad)?;
+        let sev: Severity = sev
+            .parse()
+            .map_err(|e| Failure::config(format!("--sla `{item}`: {e}")))?;
+        let days = match days.trim() {
+            d if d.eq_ignore_ascii_case("none") => None,
+            d => Some(d.parse::<u32>().map_err(|_| bad())?),
+        };
+        sla.days[sev.id() as usize] = days;
+    }
+    Ok(sla)
 }
 
 fn parse_list<T: std::str::FromStr>(v: &[String], flag: &str) -> Result<Vec<T>, Failure>

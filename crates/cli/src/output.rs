@@ -535,3 +535,112 @@ impl Row for Event {
 pub fn events(store: &dyn Store, filter: &EventFilter, format: Format) -> Result<(), Failure> {
     print_all::<Event>(format, |f| store.for_each_event(filter, f))
 }
+
+/// `tenax stats`.
+pub fn stats(stats: &[tenax_store::RemediationStat], format: Format) -> std::io::Result<()> {
+    let mut w = stdout();
+    let days = |d: Option<f64>| d.map(|d| format!("{d:.1}")).unwrap_or_default();
+    match format {
+        Format::Table => {
+            writeln!(
+                w,
+                "{:<16} {:<9} {:>8} {:>9} {:>6} {:>8} {:>10}",
+                "SOURCE", "SEVERITY", "OPEN", "PAST SLA", "SLA", "FIXED", "MTTR DAYS"
+            )?;
+            for s in stats {
+                writeln!(
+                    w,
+                    "{:<16} {:<9} {:>8} {:>9} {:>6} {:>8} {:>10}",
+                    cut(&s.source, 16),
+                    s.severity.as_str(),
+                    s.open,
+                    s.past_sla,
+                    s.sla_days
+                        .map(|d| format!("{d}d"))
+                        .unwrap_or_else(|| "-".into()),
+                    s.fixed,
+                    days(s.mean_days_to_remediate)
+                )?;
+            }
+        }
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut w, stats)?;
+            writeln!(w)?;
+        }
+        Format::Ndjson => {
+            for s in stats {
+                serde_json::to_writer(&mut w, s)?;
+                writeln!(w)?;
+            }
+        }
+        Format::Csv => {
+            let mut c = csv::Writer::from_writer(&mut w);
+            c.write_record([
+                "source",
+                "severity",
+                "open",
+                "past_sla",
+                "sla_days",
+                "fixed",
+                "mean_days_to_remediate",
+            ])?;
+            for s in stats {
+                c.write_record([
+                    s.source.clone(),
+                    s.severity.as_str().to_owned(),
+                    s.open.to_string(),
+                    s.past_sla.to_string(),
+                    opt(&s.sla_days),
+                    s.fixed.to_string(),
+                    opt(&s.mean_days_to_remediate),
+                ])?;
+            }
+            c.flush()?;
+        }
+    }
+    w.flush()
+}
+
+/// `tenax history`.
+pub fn history(h: &[tenax_store::Transition], format: Format) -> std::io::Result<()> {
+    let mut w = stdout();
+    match format {
+        Format::Table => {
+            writeln!(w, "{:<32} {:>5} {:<9} STATE", "AT", "RUN", "CHANGE")?;
+            for t in h {
+                writeln!(
+                    w,
+                    "{:<32} {:>5} {:<9} {}",
+                    t.at.to_rfc3339(),
+                    t.run.0,
+                    t.change.as_str(),
+                    t.state.as_str()
+                )?;
+            }
+        }
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut w, h)?;
+            writeln!(w)?;
+        }
+        Format::Ndjson => {
+            for t in h {
+                serde_json::to_writer(&mut w, t)?;
+                writeln!(w)?;
+            }
+        }
+        Format::Csv => {
+            let mut c = csv::Writer::from_writer(&mut w);
+            c.write_record(["at", "run", "change", "state"])?;
+            for t in h {
+                c.write_record([
+                    t.at.to_rfc3339(),
+                    t.run.0.to_string(),
+                    t.change.as_str().to_owned(),
+                    t.state.as_str().to_owned(),
+                ])?;
+            }
+            c.flush()?;
+        }
+    }
+    w.flush()
+}

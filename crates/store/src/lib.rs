@@ -21,6 +21,9 @@ pub use error::{Error, Result};
 pub use sqlite::SqliteStore;
 pub use types::*;
 
+/// A UTC timestamp (re-exported for trait signatures).
+pub use tenax_model::Timestamp;
+
 /// Opens the store named by a URL: `sqlite://PATH` (relative or absolute), `sqlite:PATH`,
 /// `sqlite::memory:`. `postgres://…` is reserved for the PostgreSQL backend (not built yet);
 /// any other scheme is an [`Error::Config`] naming it.
@@ -130,6 +133,21 @@ pub trait Store: Send {
     /// The raw source JSON kept for an asset: `None` when there is no such asset, JSON `null`
     /// when it has none (stored without raw text, or a stub made by a deletion).
     fn raw_asset(&self, source: &str, id: &str) -> Result<Option<serde_json::Value>>;
+
+    /// A finding's history, oldest first: its first appearance (`new`, from the stored row),
+    /// then every change recorded since. Empty when there is no such finding.
+    fn finding_history(&self, source: &str, id: &str) -> Result<Vec<Transition>>;
+
+    /// Remediation figures per source and severity (sources: all when empty): open findings
+    /// and how many are past the SLA at `now`, fixed findings and their mean time to
+    /// remediate. Only combinations with at least one finding are returned, ordered by source
+    /// then severity from critical down.
+    fn remediation(
+        &self,
+        sources: &[String],
+        sla: &Sla,
+        now: Timestamp,
+    ) -> Result<Vec<RemediationStat>>;
 
     /// Counts events matching a filter.
     fn count_events(&self, filter: &EventFilter) -> Result<u64>;

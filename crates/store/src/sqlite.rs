@@ -23,6 +23,7 @@ use crate::{
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_events.sql")),
+    (3, include_str!("../migrations/sqlite/0003_history.sql")),
 ];
 
 /// `PRAGMA application_id` of a tenax database (`TNAX`).
@@ -321,6 +322,19 @@ impl Store for SqliteStore {
 
     fn raw_asset(&self, source: &str, id: &str) -> Result<Option<serde_json::Value>> {
         read::raw_asset(&self.conn, source, id)
+    }
+
+    fn finding_history(&self, source: &str, id: &str) -> Result<Vec<crate::Transition>> {
+        read::finding_history(&self.conn, source, id)
+    }
+
+    fn remediation(
+        &self,
+        sources: &[String],
+        sla: &crate::Sla,
+        now: tenax_model::Timestamp,
+    ) -> Result<Vec<crate::RemediationStat>> {
+        read::remediation(&self.conn, sources, sla, now)
     }
 
     fn count_events(&self, filter: &EventFilter) -> Result<u64> {

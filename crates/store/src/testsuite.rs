@@ -30,8 +30,9 @@ use tenax_model::{
 };
 
 use crate::{
-    AssetFilter, AssetRow, Batch, BatchOutcome, Error, EventFilter, EventRow, FindingFilter,
-    FindingRow, RunId, RunMode, RunReport, RunStatus, Store, Tally,
+    AssetFilter, AssetRow, Batch, BatchOutcome, Change, Error, EventFilter, EventRow,
+    FindingFilter, FindingRow, RemediationStat, RunId, RunMode, RunReport, RunStatus, Sla, Store,
+    Tally, Transition,
 };
 
 /// A conformance check: runs against a fresh, empty store and panics on a difference.
@@ -67,6 +68,10 @@ pub const CHECKS: &[(&str, Check)] = &[
     (
         "events_round_trip_filter_and_tally",
         events_round_trip_filter_and_tally,
+    ),
+    (
+        "history_as_of_and_remediation",
+        history_as_of_and_remediation,
     ),
     ("ordering_and_limit", ordering_and_limit),
     (
@@ -1104,6 +1109,7 @@ pub fn finding_filters(store: &mut dyn Store) {
             plugin_id: Some(1004),
             asset_id: Some("asset-4".to_owned()),
             run: Some(beta1),
+            as_of: None,
             limit: None,
         },
     ];
@@ -1900,5 +1906,229 @@ pub fn raw_with_a_plugin_member_round_trips(store: &mut dyn Store) {
     assert_eq!(
         store.raw_finding("cloud", &again.finding.id).expect("raw"),
         Some(want)
+    );
+}
+
+/// Finding history: changes of state are recorded with the run and the source's time, an
+/// asset's deletion makes all its findings `gone`, the first appearance is implied by the
+/// row; `as_of` rebuilds the states at any past time; remediation figures (open, past SLA,
+/// fixed, mean time to remediate) are exact.
+pub fn history_as_of_and_remediation(store: &mut dyn Store) {
+    let t = |secs: i64| ts(secs, 0);
+    let finding = |asset: &str, plugin: i64, sev: Severity, state: FindingState| Finding {
+        severity: sev,
+        state,
+        first_found: Some(t(200)),
+        last_found: Some(t(200)),
+        ..minimal_finding("cloud", SourceKind::Vm, asset, plugin)
+    };
+    // Run 1: A and B open (found at 200), C stored already fixed (found 100, fixed 300).
+    let a = finding("x", 1, Severity::Critical, FindingState::Open);
+    let b = finding("y", 2, Severity::High, FindingState::Open);
+    let c = Finding {
+        first_found: Some(t(100)),
+        last_fixed: Some(t(300)),
+        ..finding("x", 3, Severity::Critical, FindingState::Fixed)
+    };
+    // D on B's asset, found at 200 and already fixed at 250.
+    let d = Finding {
+        last_fixed: Some(t(250)),
+        ..finding("y", 4, Severity::Low, FindingState::Fixed)
+    };
+    let run1 = begin(store, "cloud", SourceKind::Vm);
+    apply(
+        store,
+        run1,
+        "cloud",
+        &findings_batch(vec![a.clone(), b.clone(), c.clone(), d.clone()]),
+    );
+    store.finish_run(run1, &succeeded()).expect("finish");
+    // Run 2: A fixed at 400; B seen again unchanged; B's asset deleted at 500.
+    let a_fixed = Finding {
+        state: FindingState::Fixed,
+        last_fixed: Some(t(400)),
+        ..a.clone()
+    };
+    let run2 = begin(store, "cloud", SourceKind::Vm);
+    apply(
+        store,
+        run2,
+        "cloud",
+        &findings_batch(vec![a_fixed, b.clone()]),
+    );
+    let deletion = Batch {
+        deleted_assets: vec![("y".to_owned(), t(500))],
+        ..Batch::default()
+    };
+    apply(store, run2, "cloud", &deletion);
+    // Deleting it again is no news.
+    apply(store, run2, "cloud", &deletion);
+    store.finish_run(run2, &succeeded()).expect("finish");
+    // Run 3: A seen again at 600.
+    let a_back = Finding {
+        state: FindingState::Reopened,
+        last_found: Some(t(600)),
+        last_fixed: Some(t(400)),
+        ..a.clone()
+    };
+    let run3 = begin(store, "cloud", SourceKind::Vm);
+    apply(store, run3, "cloud", &findings_batch(vec![a_back]));
+    store.finish_run(run3, &succeeded()).expect("finish");
+
+    let tr = |secs, run, change, state| Transition {
+        at: t(secs),
+        run,
+        change,
+        state,
+    };
+    assert_eq!(
+        store.finding_history("cloud", &a.id).expect("history"),
+        vec![
+            tr(200, run1, Change::New, FindingState::Open),
+            tr(400, run2, Change::Fixed, FindingState::Fixed),
+            tr(600, run3, Change::Reopened, FindingState::Reopened),
+        ]
+    );
+    assert_eq!(
+        store.finding_history("cloud", &b.id).expect("history"),
+        vec![
+            tr(200, run1, Change::New, FindingState::Open),
+            tr(500, run2, Change::Gone, FindingState::Open),
+        ]
+    );
+    assert_eq!(
+        store.finding_history("cloud", &c.id).expect("history"),
+        vec![
+            tr(100, run1, Change::New, FindingState::Open),
+            tr(300, run1, Change::Fixed, FindingState::Fixed),
+        ]
+    );
+    assert_eq!(
+        store.finding_history("cloud", &d.id).expect("history"),
+        vec![
+            tr(200, run1, Change::New, FindingState::Open),
+            tr(250, run1, Change::Fixed, FindingState::Fixed),
+            tr(500, run2, Change::Gone, FindingState::Fixed),
+        ]
+    );
+    assert_eq!(
+        store.finding_history("cloud", "nope").expect("history"),
+        vec![]
+    );
+
+    let as_of = |secs: i64, states: Vec<FindingState>| -> Vec<(String, FindingState)> {
+        let filter = FindingFilter {
+            as_of: Some(t(secs)),
+            states,
+            ..FindingFilter::default()
+        };
+        let got: Vec<(String, FindingState)> = findings(store, &filter)
+            .into_iter()
+            .map(|f| (f.id, f.state))
+            .collect();
+        assert_eq!(
+            store.count_findings(&filter).expect("count"),
+            got.len() as u64,
+            "count as of {secs}"
+        );
+        got
+    };
+    use FindingState::{Fixed, Open, Reopened};
+    let (ia, ib, ic, id) = (a.id.clone(), b.id.clone(), c.id.clone(), d.id.clone());
+    let sorted = |mut v: Vec<(String, FindingState)>| {
+        v.sort();
+        v
+    };
+    assert_eq!(as_of(50, vec![]), vec![]);
+    assert_eq!(as_of(150, vec![]), vec![(ic.clone(), Open)]);
+    assert_eq!(
+        as_of(250, vec![]),
+        sorted(vec![
+            (ia.clone(), Open),
+            (ib.clone(), Open),
+            (ic.clone(), Open),
+            (id.clone(), Fixed)
+        ])
+    );
+    assert_eq!(
+        as_of(350, vec![]),
+        sorted(vec![
+            (ia.clone(), Open),
+            (ib.clone(), Open),
+            (ic.clone(), Fixed),
+            (id.clone(), Fixed)
+        ])
+    );
+    assert_eq!(
+        as_of(450, vec![]),
+        sorted(vec![
+            (ia.clone(), Fixed),
+            (ib.clone(), Open),
+            (ic.clone(), Fixed),
+            (id.clone(), Fixed)
+        ])
+    );
+    assert_eq!(as_of(450, vec![Open]), vec![(ib.clone(), Open)]);
+    assert_eq!(
+        as_of(550, vec![]),
+        sorted(vec![(ia.clone(), Fixed), (ic.clone(), Fixed)])
+    );
+    assert_eq!(
+        as_of(650, vec![]),
+        sorted(vec![(ia.clone(), Reopened), (ic.clone(), Fixed)])
+    );
+    // The present state is untouched by a walk into the past.
+    let now: Vec<FindingState> = all_findings(store).into_iter().map(|f| f.state).collect();
+    assert_eq!(now.len(), 4);
+
+    // Remediation 16 days after 600: A (critical, open since 200) is past its 15 days; B
+    // (high, 30 days) is not; C was fixed 200 s after it was found.
+    let now = t(600 + 16 * 86_400);
+    let stats = store.remediation(&[], &Sla::default(), now).expect("stats");
+    assert_eq!(
+        stats,
+        vec![
+            RemediationStat {
+                source: "cloud".to_owned(),
+                severity: Severity::Critical,
+                open: 1,
+                past_sla: 1,
+                sla_days: Some(15),
+                fixed: 1,
+                mean_days_to_remediate: Some(200.0 / 86_400.0),
+            },
+            RemediationStat {
+                source: "cloud".to_owned(),
+                severity: Severity::High,
+                open: 1,
+                past_sla: 0,
+                sla_days: Some(30),
+                fixed: 0,
+                mean_days_to_remediate: None,
+            },
+            RemediationStat {
+                source: "cloud".to_owned(),
+                severity: Severity::Low,
+                open: 0,
+                past_sla: 0,
+                sla_days: Some(180),
+                fixed: 1,
+                mean_days_to_remediate: Some(50.0 / 86_400.0),
+            },
+        ]
+    );
+    let strict = Sla {
+        days: [None, None, None, Some(0), None],
+    };
+    let stats = store
+        .remediation(&["cloud".to_owned()], &strict, now)
+        .expect("stats");
+    assert_eq!(stats[1].past_sla, 1, "high with 0 days");
+    assert_eq!(stats[0].past_sla, 0, "critical without a deadline");
+    assert!(
+        store
+            .remediation(&["other".to_owned()], &strict, now)
+            .expect("stats")
+            .is_empty()
     );
 }

@@ -205,6 +205,10 @@ pub struct FindingFilter {
     pub asset_id: Option<String>,
     /// Only findings written by this run.
     pub run: Option<RunId>,
+    /// The findings as they were at this time: only those first found by then and not gone,
+    /// each with the state it had then (from the finding history). `states` filters on that
+    /// state.
+    pub as_of: Option<Timestamp>,
     /// At most this many rows (streaming queries only).
     pub limit: Option<u64>,
 }
@@ -235,4 +239,112 @@ pub struct EventFilter {
     pub run: Option<RunId>,
     /// At most this many rows (streaming queries only).
     pub limit: Option<u64>,
+}
+
+/// What changed in a finding's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    /// First stored.
+    New,
+    /// Fixed (no longer seen).
+    Fixed,
+    /// Seen again after being fixed.
+    Reopened,
+    /// Between open and reopened without a fix in between (the source recast it).
+    Changed,
+    /// Its asset was deleted by the source.
+    Gone,
+}
+
+impl Change {
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::New => "new",
+            Change::Fixed => "fixed",
+            Change::Reopened => "reopened",
+            Change::Changed => "changed",
+            Change::Gone => "gone",
+        }
+    }
+
+    /// Parses the lowercase name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "new" => Change::New,
+            "fixed" => Change::Fixed,
+            "reopened" => Change::Reopened,
+            "changed" => Change::Changed,
+            "gone" => Change::Gone,
+            _ => return None,
+        })
+    }
+
+    /// The change from one state to another (`None` when they are equal).
+    pub fn between(from: FindingState, to: FindingState) -> Option<Self> {
+        use FindingState::{Fixed, Open, Reopened};
+        Some(match (from, to) {
+            (a, b) if a == b => return None,
+            (_, Fixed) => Change::Fixed,
+            (Fixed, Open | Reopened) => Change::Reopened,
+            (Open, Reopened) | (Reopened, Open) => Change::Changed,
+            _ => return None,
+        })
+    }
+}
+
+/// One entry of a finding's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transition {
+    /// When it happened (the source's timestamp where it gives one).
+    pub at: Timestamp,
+    /// The run that recorded it.
+    pub run: RunId,
+    /// What happened.
+    pub change: Change,
+    /// The state after it (for `gone`: the state the finding had).
+    pub state: FindingState,
+}
+
+/// Days allowed to fix an open finding, per severity (`None`: no deadline). Defaults: critical
+/// 15, high 30, medium 90, low 180, info none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sla {
+    /// Days by severity id (0 info … 4 critical).
+    pub days: [Option<u32>; 5],
+}
+
+impl Default for Sla {
+    fn default() -> Self {
+        Self {
+            days: [None, Some(180), Some(90), Some(30), Some(15)],
+        }
+    }
+}
+
+impl Sla {
+    /// Days for a severity.
+    pub fn for_severity(&self, s: Severity) -> Option<u32> {
+        self.days[s.id() as usize]
+    }
+}
+
+/// Remediation figures of one source and severity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemediationStat {
+    /// Source name.
+    pub source: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Findings open or reopened now.
+    pub open: u64,
+    /// Of those, open longer than the SLA allows (counted from `first_found`).
+    pub past_sla: u64,
+    /// The SLA applied, in days.
+    pub sla_days: Option<u32>,
+    /// Findings fixed.
+    pub fixed: u64,
+    /// Mean time from `first_found` to `last_fixed` of the fixed findings, in days.
+    pub mean_days_to_remediate: Option<f64>,
 }

@@ -434,3 +434,122 @@ async fn events_print_in_every_format_and_filter() {
     assert!(err.contains("--since `yesterday`"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+/// `tenax history`, `tenax stats` and `tenax findings --as-of` on a finding fixed by a second
+/// run; bad `--sla`, `--as-of` and an unknown finding are one-line errors with exit code 2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_stats_and_as_of() {
+    use chrono::TimeZone;
+    use tenax_model::{FindingState, Severity, SourceKind};
+    use tenax_store::{Batch, RunMode, RunReport, RunStatus, testsuite};
+    let c = Cmd::new();
+    let day = |d: u32| chrono::Utc.with_ymd_and_hms(2026, 10, d, 0, 0, 0).unwrap();
+    let f = tenax_model::Finding {
+        severity: Severity::Critical,
+        state: FindingState::Open,
+        first_found: Some(day(1)),
+        last_found: Some(day(1)),
+        ..testsuite::minimal_finding("cloud", SourceKind::Vm, "a1", 19506)
+    };
+    let id = f.id.clone();
+    {
+        let mut st = open(&c.path("t.db"));
+        let done = RunReport {
+            status: Some(RunStatus::Succeeded),
+            ..RunReport::default()
+        };
+        let r1 = st
+            .begin_run("cloud", SourceKind::Vm, RunMode::Full)
+            .unwrap();
+        let b = Batch {
+            findings: vec![testsuite::finding_row(f.clone())],
+            ..Batch::default()
+        };
+        st.apply_batch(r1, "cloud", &b).unwrap();
+        st.finish_run(r1, &done).unwrap();
+        let r2 = st
+            .begin_run("cloud", SourceKind::Vm, RunMode::Incremental)
+            .unwrap();
+        let fixed = tenax_model::Finding {
+            state: FindingState::Fixed,
+            last_fixed: Some(day(11)),
+            ..f
+        };
+        let b = Batch {
+            findings: vec![testsuite::finding_row(fixed)],
+            ..Batch::default()
+        };
+        st.apply_batch(r2, "cloud", &b).unwrap();
+        st.finish_run(r2, &done).unwrap();
+    }
+    let db = c.db();
+    let o = c
+        .run(&["--db", &db, "history", "cloud", &id, "--format", "csv"])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "at,run,change,state\n2026-10-01T00:00:00+00:00,1,new,open\n2026-10-11T00:00:00+00:00,2,fixed,fixed\n"
+    );
+    let o = c.run(&["--db", &db, "stats", "--format", "json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v[0]["severity"], "critical");
+    assert_eq!(v[0]["fixed"], 1);
+    assert_eq!(v[0]["open"], 0);
+    assert_eq!(v[0]["mean_days_to_remediate"], 10.0);
+    assert_eq!(v[0]["sla_days"], 15);
+    let o = c
+        .run(&["--db", &db, "stats", "--sla", "critical=none"])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("critical"), "{}", stdout(&o));
+
+    for (as_of, want) in [
+        ("2026-09-30", None),
+        ("2026-10-05", Some("open")),
+        ("2026-10-12T08:00:00Z", Some("fixed")),
+    ] {
+        let o = c
+            .run(&[
+                "--db", &db, "findings", "--as-of", as_of, "--format", "ndjson",
+            ])
+            .await;
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let states: Vec<String> = stdout(&o)
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["state"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(
+            states,
+            want.into_iter().map(str::to_owned).collect::<Vec<_>>(),
+            "as of {as_of}"
+        );
+    }
+
+    for (args, needle) in [
+        (vec!["stats", "--sla", "critical"], "--sla `critical`"),
+        (vec!["stats", "--sla", "urgent=3"], "--sla `urgent=3`"),
+        (
+            vec!["findings", "--as-of", "last week"],
+            "--as-of `last week`",
+        ),
+        (
+            vec!["history", "cloud", "no-such-id"],
+            "no finding `no-such-id`",
+        ),
+    ] {
+        let mut full = vec!["--db", db.as_str()];
+        full.extend(args.iter().copied());
+        let o = c.run(&full).await;
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}

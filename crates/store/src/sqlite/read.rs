@@ -2,7 +2,10 @@
 
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, Row, params, params_from_iter};
-use tenax_model::{Asset, Event, Finding, Severity};
+use std::collections::HashMap;
+
+use rusqlite::OptionalExtension;
+use tenax_model::{Asset, Event, Finding, FindingState, Severity, Timestamp};
 
 use super::codec::{
     col, corrupt, count_from, decompress, int_from, json_from, kind_from, list_from, map_from,
@@ -10,8 +13,8 @@ use super::codec::{
     severity_from, state_from, text_from, ts_from,
 };
 use crate::{
-    AssetFilter, Error, EventFilter, FindingFilter, Result, RunId, RunMode, RunRecord, RunStatus,
-    Tally,
+    AssetFilter, Change, Error, EventFilter, FindingFilter, RemediationStat, Result, RunId,
+    RunMode, RunRecord, RunStatus, Sla, Tally, Transition,
 };
 
 /// Columns read for a finding, in [`finding_from`] order.
@@ -177,6 +180,12 @@ impl Where {
 
 fn finding_where(filter: &FindingFilter) -> Result<Where> {
     let mut w = Where::default();
+    // As of a past time, the state filter applies to the state then (see `as_of_walk`).
+    let states: &[FindingState] = if filter.as_of.is_some() {
+        &[]
+    } else {
+        &filter.states
+    };
     w.any_of(
         "source",
         filter.sources.iter().map(|s| Value::Text(s.clone())),
@@ -187,10 +196,7 @@ fn finding_where(filter: &FindingFilter) -> Result<Where> {
     );
     w.any_of(
         "state",
-        filter
-            .states
-            .iter()
-            .map(|s| Value::Text(s.as_str().to_owned())),
+        states.iter().map(|s| Value::Text(s.as_str().to_owned())),
     );
     if let Some(cve) = &filter.cve {
         // `cves` is a JSON array. A substring test on the JSON-quoted id is a cheap prefilter
@@ -244,6 +250,14 @@ fn count(conn: &Connection, table: &str, w: &Where) -> Result<u64> {
 }
 
 pub(super) fn count_findings(conn: &Connection, filter: &FindingFilter) -> Result<u64> {
+    if filter.as_of.is_some() {
+        let mut n = 0u64;
+        for_each_finding(conn, filter, &mut |_| {
+            n += 1;
+            Ok(())
+        })?;
+        return Ok(n);
+    }
     count(conn, "findings", &finding_where(filter)?)
 }
 
@@ -256,6 +270,9 @@ pub(super) fn for_each_finding(
     filter: &FindingFilter,
     f: &mut dyn FnMut(Finding) -> Result<()>,
 ) -> Result<()> {
+    if let Some(at) = filter.as_of {
+        return as_of_walk(conn, filter, at, f);
+    }
     let mut w = finding_where(filter)?;
     let sql = format!(
         "SELECT {FINDING_SELECT} FROM findings{} ORDER BY source, id{}",
@@ -287,6 +304,235 @@ pub(super) fn for_each_asset(
         f(asset_from(row)?)?;
     }
     Ok(())
+}
+
+/// History rows of findings: `(source, id) → [(at, change, from, to)]`, oldest first.
+type HistoryMap = HashMap<(String, String), Vec<(Timestamp, Change, FindingState, FindingState)>>;
+
+fn load_history(conn: &Connection, sources: &[String]) -> Result<HistoryMap> {
+    const T: &str = "finding_history";
+    let mut w = Where::default();
+    w.any_of("source", sources.iter().map(|s| Value::Text(s.clone())));
+    let sql = format!(
+        "SELECT source, finding_id, at, change, from_state, to_state FROM finding_history{} \
+         ORDER BY rowid",
+        w.sql()
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(params_from_iter(&w.params))?;
+    let mut out: HistoryMap = HashMap::new();
+    while let Some(row) = rows.next()? {
+        let change = text_from(col(row, 3, T)?, T, "change")?;
+        let change = Change::parse(&change)
+            .ok_or_else(|| corrupt(T, format!("change: unknown change `{change}`")))?;
+        out.entry((
+            text_from(col(row, 0, T)?, T, "source")?,
+            text_from(col(row, 1, T)?, T, "finding_id")?,
+        ))
+        .or_default()
+        .push((
+            ts_from(col(row, 2, T)?, T, "at")?,
+            change,
+            state_from(col(row, 4, T)?, T, "from_state")?,
+            state_from(col(row, 5, T)?, T, "to_state")?,
+        ));
+    }
+    for v in out.values_mut() {
+        v.sort_by_key(|h| h.0);
+    }
+    Ok(out)
+}
+
+/// The state a finding had at `at`, or `None` when it was not there (not yet found, or gone
+/// with its asset). Without history rows up to `at`, the state is the one it was first stored
+/// with; a finding first stored as fixed was open from `first_found` until `last_fixed`.
+fn state_at(
+    f: &Finding,
+    history: &[(Timestamp, Change, FindingState, FindingState)],
+    at: Timestamp,
+) -> Option<FindingState> {
+    if f.first_found.is_some_and(|t| t > at) {
+        return None;
+    }
+    if let Some((_, change, _, to)) = history.iter().rev().find(|h| h.0 <= at) {
+        return (*change != Change::Gone).then_some(*to);
+    }
+    let initial = history.first().map_or(f.state, |h| h.2);
+    if initial == FindingState::Fixed && f.last_fixed.is_some_and(|t| t > at) {
+        return Some(FindingState::Open);
+    }
+    Some(initial)
+}
+
+/// [`for_each_finding`] as of a past time: every other filter in SQL, then the state then.
+fn as_of_walk(
+    conn: &Connection,
+    filter: &FindingFilter,
+    at: Timestamp,
+    f: &mut dyn FnMut(Finding) -> Result<()>,
+) -> Result<()> {
+    let history = load_history(conn, &filter.sources)?;
+    let w = finding_where(filter)?;
+    let sql = format!(
+        "SELECT {FINDING_SELECT} FROM findings{} ORDER BY source, id",
+        w.sql()
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(&w.params))?;
+    let mut n = 0u64;
+    while let Some(row) = rows.next()? {
+        if filter.limit.is_some_and(|l| n >= l) {
+            break;
+        }
+        let mut finding = finding_from(row)?;
+        let h = history
+            .get(&(finding.source.clone(), finding.id.clone()))
+            .map_or(&[][..], Vec::as_slice);
+        let Some(state) = state_at(&finding, h, at) else {
+            continue;
+        };
+        if !filter.states.is_empty() && !filter.states.contains(&state) {
+            continue;
+        }
+        if state != FindingState::Fixed {
+            finding.last_fixed = None;
+        }
+        finding.state = state;
+        n += 1;
+        f(finding)?;
+    }
+    Ok(())
+}
+
+pub(super) fn finding_history(
+    conn: &Connection,
+    source: &str,
+    id: &str,
+) -> Result<Vec<Transition>> {
+    const T: &str = "findings";
+    let first = conn
+        .prepare_cached(
+            "SELECT first_found, updated_at, first_run_id, state, last_fixed FROM findings \
+             WHERE source = ?1 AND id = ?2",
+        )?
+        .query_row(params![source, id], |r| {
+            Ok((
+                r.get::<_, Value>(0)?,
+                r.get::<_, Value>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Value>(4)?,
+            ))
+        })
+        .optional()?;
+    let Some((first_found, updated, first_run, state, last_fixed)) = first else {
+        return Ok(Vec::new());
+    };
+    let ts = |v: &Value, what: &str| opt_ts_from(ValueRef::from(v), T, what);
+    let state: FindingState = state
+        .parse()
+        .map_err(|e| corrupt(T, format!("state of {source}/{id}: {e}")))?;
+    let mut later = Vec::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, run_id, change, from_state, to_state FROM finding_history \
+         WHERE source = ?1 AND finding_id = ?2 ORDER BY at, rowid",
+    )?;
+    let mut rows = stmt.query(params![source, id])?;
+    let mut initial = None;
+    while let Some(row) = rows.next()? {
+        const H: &str = "finding_history";
+        let change = text_from(col(row, 2, H)?, H, "change")?;
+        initial.get_or_insert(state_from(col(row, 3, H)?, H, "from_state")?);
+        later.push(Transition {
+            at: ts_from(col(row, 0, H)?, H, "at")?,
+            run: RunId(int_from(col(row, 1, H)?, H, "run_id")?),
+            change: Change::parse(&change)
+                .ok_or_else(|| corrupt(H, format!("change: unknown change `{change}`")))?,
+            state: state_from(col(row, 4, H)?, H, "to_state")?,
+        });
+    }
+    let initial = initial.unwrap_or(state);
+    let born = ts(&first_found, "first_found")?
+        .or(ts(&updated, "updated_at")?)
+        .ok_or_else(|| corrupt(T, format!("{source}/{id} has no time")))?;
+    let mut out = Vec::with_capacity(later.len() + 2);
+    if initial == FindingState::Fixed {
+        // Stored fixed on first sight: open from first_found until it was fixed.
+        out.push(Transition {
+            at: born,
+            run: RunId(first_run),
+            change: Change::New,
+            state: FindingState::Open,
+        });
+        out.push(Transition {
+            at: ts(&last_fixed, "last_fixed")?.unwrap_or(born),
+            run: RunId(first_run),
+            change: Change::Fixed,
+            state: FindingState::Fixed,
+        });
+    } else {
+        out.push(Transition {
+            at: born,
+            run: RunId(first_run),
+            change: Change::New,
+            state: initial,
+        });
+    }
+    out.extend(later);
+    Ok(out)
+}
+
+/// Nanoseconds in a day.
+const DAY_NS: f64 = 86_400e9;
+
+pub(super) fn remediation(
+    conn: &Connection,
+    sources: &[String],
+    sla: &Sla,
+    now: Timestamp,
+) -> Result<Vec<RemediationStat>> {
+    const T: &str = "findings";
+    let mut w = Where::default();
+    w.any_of("source", sources.iter().map(|s| Value::Text(s.clone())));
+    // Past the SLA: first found before `now - days`, per severity (NULL: no deadline).
+    let now_ns = now.timestamp_nanos_opt().unwrap_or(i64::MAX);
+    let mut cutoffs = Vec::new();
+    for sev in 0..5 {
+        let cutoff =
+            sla.days[sev].map(|d| now_ns.saturating_sub(i64::from(d) * 86_400_000_000_000));
+        w.params.push(cutoff.map_or(Value::Null, Value::Integer));
+        cutoffs.push(format!("WHEN {sev} THEN ?{}", w.params.len()));
+    }
+    let sql = format!(
+        "SELECT source, severity, \
+           sum(state != 'fixed'), \
+           sum(state != 'fixed' AND typeof(first_found) = 'integer' \
+               AND first_found < (CASE severity {} END)), \
+           sum(state = 'fixed'), \
+           avg(CASE WHEN state = 'fixed' AND typeof(first_found) = 'integer' \
+               AND typeof(last_fixed) = 'integer' AND last_fixed >= first_found \
+               THEN last_fixed - first_found END) \
+         FROM findings{} GROUP BY source, severity ORDER BY source, severity DESC",
+        cutoffs.join(" "),
+        w.sql()
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(params_from_iter(&w.params))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let severity = severity_from(col(row, 1, T)?, T, "severity")?;
+        out.push(RemediationStat {
+            source: text_from(col(row, 0, T)?, T, "source")?,
+            severity,
+            open: count_from(col(row, 2, T)?, T, "open")?,
+            past_sla: opt_count_from(col(row, 3, T)?, T, "past_sla")?.unwrap_or(0),
+            sla_days: sla.for_severity(severity),
+            fixed: count_from(col(row, 4, T)?, T, "fixed")?,
+            mean_days_to_remediate: opt_real_from(col(row, 5, T)?, T, "mttr")?
+                .map(|ns| ns / DAY_NS),
+        });
+    }
+    Ok(out)
 }
 
 fn finding_from(row: &Row<'_>) -> Result<Finding> {

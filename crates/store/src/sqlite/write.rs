@@ -19,12 +19,12 @@ use std::sync::{Arc, OnceLock, mpsc};
 use chrono::Utc;
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{CachedStatement, Connection, OptionalExtension, TransactionBehavior, params};
-use tenax_model::SourceKind;
+use tenax_model::{FindingState, SourceKind};
 
 use super::codec::{self, list_value, map_value, opt_ts_value, ts_value};
 use crate::{
-    AssetRow, Batch, BatchOutcome, Error, EventRow, FindingRow, Result, RunId, RunMode, RunReport,
-    RunStatus,
+    AssetRow, Batch, BatchOutcome, Change, Error, EventRow, FindingRow, Result, RunId, RunMode,
+    RunReport, RunStatus,
 };
 
 /// Columns written for a finding, in bind order (`?1` …). `first_run_id` takes `run_id`'s value
@@ -411,7 +411,23 @@ pub(super) fn apply_batch(
              ON CONFLICT (source, id) DO UPDATE SET deleted_at = excluded.deleted_at, \
              run_id = excluded.run_id, updated_at = excluded.updated_at",
         )?;
+        let mut was_live = tx.prepare_cached(
+            "SELECT deleted_at IS NULL FROM assets WHERE source = ?1 AND id = ?2",
+        )?;
+        let mut gone = tx.prepare_cached(
+            "INSERT INTO finding_history \
+             (source, finding_id, run_id, at, change, from_state, to_state) \
+             SELECT source, id, ?3, ?4, 'gone', state, state FROM findings \
+             WHERE source = ?1 AND asset_id = ?2",
+        )?;
         for (id, when) in &batch.deleted_assets {
+            // Only the deletion of a live (or unknown) asset is news for its findings.
+            let live: Option<bool> = was_live
+                .query_row(params![source, id], |r| r.get(0))
+                .optional()?;
+            if live != Some(false) {
+                gone.execute(params![source, id, run.0, ts_value(when)])?;
+            }
             stmt.execute(params![
                 source,
                 id,
@@ -554,6 +570,11 @@ fn write_findings(
 
     let sql = finding_sql();
     let mut stmts = FindingStatements {
+        history: tx.prepare_cached(
+            "INSERT INTO finding_history \
+             (source, finding_id, run_id, at, change, from_state, to_state) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?,
         lookup: tx.prepare_cached(sql.lookup)?,
         insert: tx.prepare_cached(&sql.insert)?,
         update_all: tx.prepare_cached(&sql.update_all)?,
@@ -595,6 +616,7 @@ fn write_findings(
 }
 
 struct FindingStatements<'c> {
+    history: CachedStatement<'c>,
     lookup: CachedStatement<'c>,
     insert: CachedStatement<'c>,
     update_all: CachedStatement<'c>,
@@ -612,20 +634,45 @@ fn write_finding(
     let f = &row.finding;
     s.lookup.raw_bind_parameter(1, f.source.as_str())?;
     s.lookup.raw_bind_parameter(2, f.id.as_str())?;
+    let mut old_state = None;
     let existing = {
         let mut rows = s.lookup.raw_query();
         match rows.next()? {
             None => None,
             Some(old) => {
                 let rowid = codec::int_from(codec::col(old, 0, "findings")?, "findings", "rowid")?;
+                let state = old.get_ref(2)?.as_str().ok();
                 let same_keys = old.get_ref(1)? == ValueRef::Integer(f.severity.id())
-                    && old.get_ref(2)?.as_str().ok() == Some(f.state.as_str())
+                    && state == Some(f.state.as_str())
                     && old.get_ref(3)? == ValueRef::Integer(f.plugin_id)
                     && old.get_ref(4)?.as_str().ok() == Some(f.asset_id.as_str());
+                if state != Some(f.state.as_str()) {
+                    old_state = Some(codec::state_from(
+                        codec::col(old, 2, "findings")?,
+                        "findings",
+                        "state",
+                    )?);
+                }
                 Some((rowid, same_keys))
             }
         }
     };
+    if let Some(change) = old_state.and_then(|from| Change::between(from, f.state)) {
+        // By the source's clock: a fix when it was fixed, a reopen when it was seen again.
+        let at = match change {
+            Change::Fixed => f.last_fixed,
+            _ => f.last_found,
+        };
+        s.history.execute(params![
+            f.source,
+            f.id,
+            run.0,
+            at.as_ref().map_or_else(|| now.clone(), ts_value),
+            change.as_str(),
+            old_state.map(FindingState::as_str),
+            f.state.as_str(),
+        ])?;
+    }
     let stmt = match existing {
         None => &mut s.insert,
         Some((_, true)) => &mut s.update_same_keys,
