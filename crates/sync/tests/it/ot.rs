@@ -554,3 +554,72 @@ async fn mutual_tls_sync_through_a_connect_proxy() {
     let t = targets.lock().unwrap().clone();
     assert!(!t.is_empty() && t.iter().all(|x| *x == host), "{t:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorded_appliance_pages_served_by_the_simulator_sync_as_recorded() {
+    let testdata = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/ot");
+    let cfg = tenax_sim::SimConfig {
+        seed: 3,
+        assets: 10,
+        ot: tenax_sim::OtOptions {
+            assets_file: Some(testdata.join("assets_page1_response.recorded.json")),
+            plugins_file: Some(testdata.join("plugins_page1_response.recorded.json")),
+            events_file: Some(testdata.join("events_page1_response.recorded.json")),
+            ..tenax_sim::OtOptions::default()
+        },
+        ..tenax_sim::SimConfig::default()
+    };
+    let sim = tenax_sim::Sim::start(cfg).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, sim.ot_ca_pem()).unwrap();
+    let mut e = Env {
+        sim,
+        store: Some(Box::new(
+            SqliteStore::open_path(&dir.path().join("t.db")).unwrap(),
+        )),
+        _dir: dir,
+    };
+    let mut c = api_cfg(&e, &ca);
+    // Recorded in January 2023: reach back far enough for the first run.
+    c.lookback_days = 3650;
+    c.page_size = 1;
+    let r = e.sync(&source(&c).unwrap(), false).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{}", r.message);
+    assert_eq!(stored(&e), (2, 0, 2));
+    let mut assets = Vec::new();
+    e.store()
+        .for_each_asset(&AssetFilter::default(), &mut |a| {
+            assets.push(a);
+            Ok(())
+        })
+        .unwrap();
+    assets.sort_by(|a, b| a.name.cmp(&b.name));
+    let plc = assets
+        .iter()
+        .find(|a| a.name.as_deref() == Some("Sith"))
+        .unwrap();
+    assert_eq!(plc.id, "ffa38748-e7a1-4374-b6e0-4c4d79b19138");
+    assert_eq!(plc.ipv4s, ["10.100.101.152"]);
+    assert_eq!(plc.asset_type.as_deref(), Some("plc"));
+    assert_eq!(plc.firmware.as_deref(), Some("13.071"));
+    // The simulator re-serializes recorded numbers (serde_json without `float_roundtrip`
+    // may move the last digit); the connector's own parse is exact (see source-ot's tests).
+    assert!((plc.risk.unwrap() - 53.134920602608716).abs() < 1e-9);
+    assert_eq!(
+        plc.tags.get("backplane").map(String::as_str),
+        Some("Backplane #17")
+    );
+    // The window stands at the newest recorded lastUpdate.
+    let w = e
+        .store()
+        .checkpoint("plant-a", ASSETS_KEY)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        w["since"],
+        tenax_model::parse_timestamp("2023-01-19T05:47:28Z")
+            .unwrap()
+            .timestamp()
+    );
+}
