@@ -623,3 +623,20 @@ async fn recorded_appliance_pages_served_by_the_simulator_sync_as_recorded() {
             .timestamp()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_and_server_errors_are_retried_to_exact_counts() {
+    let (mut e, ca) = ot_env(
+        40,
+        "ot-429:every=4:after=0,ot-5xx:p=0.2",
+        tenax_sim::ServerCertMode::CaSigned,
+    )
+    .await;
+    let mut c = api_cfg(&e, &ca);
+    c.page_size = 9;
+    c.findings = tenax_source_ot::FindingsMode::PluginHits;
+    let truth = e.sim.ot_truth();
+    let r = e.sync(&source(&c).unwrap(), false).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{}", r.message);
+    assert_eq!(stored(&e), (truth.assets, truth.findings, truth.events));
+}
