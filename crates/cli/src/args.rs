@@ -74,6 +74,9 @@ pub enum Cmd {
     Findings(FindingArgs),
     /// List events (OT Security policy hits), oldest first.
     Events(EventArgs),
+    /// Correlate the stored assets across products now (`tenax sync` does it after every
+    /// sync).
+    Correlate,
     /// Remediation figures per source and severity: open, past the SLA, fixed, mean time to
     /// remediate.
     Stats(StatsArgs),
@@ -222,6 +225,13 @@ pub struct AssetArgs {
     /// Include assets the source deleted or terminated.
     #[arg(long)]
     pub include_deleted: bool,
+    /// Unified assets (one per device, correlated across products) instead of per-source
+    /// records.
+    #[arg(long)]
+    pub unified: bool,
+    /// Only the records of this unified asset.
+    #[arg(long)]
+    pub unified_id: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -250,6 +260,9 @@ pub struct FindingArgs {
     /// A source-native asset id.
     #[arg(long)]
     pub asset: Option<String>,
+    /// All findings of one unified asset, from every product.
+    #[arg(long)]
+    pub unified_asset: Option<String>,
     /// The findings as they were at this time (RFC 3339 or a date, e.g. `2026-10-01`), each
     /// with the state it had then.
     #[arg(long)]

@@ -63,10 +63,23 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
                 sources: a.source.clone(),
                 search: a.search.clone(),
                 include_deleted: a.include_deleted,
+                unified_id: a.unified_id.clone(),
                 limit: a.limit,
                 ..AssetFilter::default()
             };
-            output::assets(store.as_ref(), &filter, a.format)?;
+            if a.unified {
+                output::unified_assets(store.as_ref(), &filter, a.format)?;
+            } else {
+                output::assets(store.as_ref(), &filter, a.format)?;
+            }
+            Ok(0)
+        }
+        Cmd::Correlate => {
+            let mut store = open_store(&cli, optional_config(&cli)?.as_ref())?;
+            let s = tenax_sync::correlate_store(store.as_mut())?;
+            if !cli.quiet {
+                output::correlation(&s).map_err(io_failure)?;
+            }
             Ok(0)
         }
         Cmd::Findings(a) => {
@@ -78,6 +91,7 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
                 cve: a.cve.clone(),
                 plugin_id: a.plugin,
                 asset_id: a.asset.clone(),
+                unified_asset_id: a.unified_asset.clone(),
                 as_of: a
                     .as_of
                     .as_deref()
@@ -326,6 +340,17 @@ async fn sync(
     }
     if !cli.quiet {
         output::summaries(&summaries).map_err(io_failure)?;
+    }
+    // Correlate across products after every sync that stored anything.
+    if summaries
+        .iter()
+        .any(|s| s.assets.stored + s.findings.stored > 0)
+    {
+        let c = tenax_sync::correlate_store(store.as_mut())
+            .map_err(|e| Failure::fatal(format!("correlation: {e}")))?;
+        if !cli.quiet {
+            output::correlation(&c).map_err(io_failure)?;
+        }
     }
     let code = exit_code(sources.len(), failed, config_failed);
     Ok(if code == 0 && partial > 0 { 1 } else { code })

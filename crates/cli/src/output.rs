@@ -644,3 +644,122 @@ pub fn history(h: &[tenax_store::Transition], format: Format) -> std::io::Result
     }
     w.flush()
 }
+
+/// The one line after a correlation.
+pub fn correlation(c: &tenax_sync::CorrelationSummary) -> std::io::Result<()> {
+    let mut w = stdout();
+    writeln!(
+        w,
+        "correlated: {} records into {} unified assets ({} seen by more than one source), {} \
+         conflicting links refused; {} assets and {} findings re-linked",
+        c.records,
+        c.unified,
+        c.multi_source,
+        c.conflicts,
+        c.write.assets_changed,
+        c.write.findings_changed
+    )?;
+    w.flush()
+}
+
+/// A unified asset as `tenax assets --unified` prints it.
+#[derive(Debug, Serialize)]
+struct Unified {
+    id: String,
+    name: Option<String>,
+    sources: Vec<String>,
+    members: Vec<Member>,
+    evidence: Vec<tenax_store::UnifiedLink>,
+}
+
+#[derive(Debug, Serialize)]
+struct Member {
+    source: String,
+    kind: Option<tenax_model::SourceKind>,
+    id: String,
+    name: Option<String>,
+    ipv4s: Vec<String>,
+    macs: Vec<String>,
+}
+
+impl Row for Unified {
+    fn table_header() -> String {
+        format!(
+            "{:<36} {:<28} {:<24} RECORDS",
+            "UNIFIED ID", "NAME", "SOURCES"
+        )
+    }
+
+    fn table_line(&self) -> String {
+        format!(
+            "{:<36} {:<28} {:<24} {}",
+            self.id,
+            cut(self.name.as_deref().unwrap_or(""), 28),
+            cut(&self.sources.join(","), 24),
+            self.members.len()
+        )
+    }
+
+    const CSV_COLUMNS: &'static [&'static str] = &["id", "name", "sources", "members"];
+
+    fn csv_row(&self) -> Vec<String> {
+        vec![
+            self.id.clone(),
+            opt(&self.name),
+            self.sources.join(";"),
+            self.members
+                .iter()
+                .map(|m| format!("{}/{}", m.source, m.id))
+                .collect::<Vec<_>>()
+                .join(";"),
+        ]
+    }
+}
+
+/// `tenax assets --unified`: the records grouped by unified asset, with the evidence.
+pub fn unified_assets(
+    store: &dyn Store,
+    filter: &AssetFilter,
+    format: Format,
+) -> Result<(), Failure> {
+    let mut groups: std::collections::BTreeMap<String, Vec<Asset>> = Default::default();
+    let walk = AssetFilter {
+        limit: None,
+        ..filter.clone()
+    };
+    store.for_each_asset(&walk, &mut |a| {
+        if let Some(u) = a.unified_id.clone() {
+            groups.entry(u).or_default().push(a);
+        }
+        Ok(())
+    })?;
+    let limit = filter.limit.unwrap_or(u64::MAX);
+    print_all::<Unified>(format, |emit| {
+        for (id, members) in groups
+            .into_iter()
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        {
+            let mut sources: Vec<String> = members.iter().map(|m| m.source.clone()).collect();
+            sources.dedup();
+            let evidence = store.unified_links(&id)?;
+            emit(Unified {
+                name: members.iter().find_map(|m| m.name.clone()),
+                sources,
+                members: members
+                    .into_iter()
+                    .map(|m| Member {
+                        source: m.source,
+                        kind: m.kind,
+                        id: m.id,
+                        name: m.name,
+                        ipv4s: m.ipv4s,
+                        macs: m.macs,
+                    })
+                    .collect(),
+                evidence,
+                id,
+            })?;
+        }
+        Ok(())
+    })
+}

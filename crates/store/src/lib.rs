@@ -149,6 +149,26 @@ pub trait Store: Send {
         now: Timestamp,
     ) -> Result<Vec<RemediationStat>>;
 
+    /// Streams assets matching a filter with their raw source JSON (JSON `null` when none),
+    /// ordered by `(source, id)`: what correlation reads its strong identifiers from.
+    fn for_each_asset_raw(
+        &self,
+        filter: &AssetFilter,
+        f: &mut dyn FnMut(tenax_model::Asset, serde_json::Value) -> Result<()>,
+    ) -> Result<()>;
+
+    /// Stores a correlation in one transaction: each record's unified id (on the asset and on
+    /// all its findings) and the links between records, replacing the previous links.
+    /// Assignments of unknown assets are ignored.
+    fn apply_correlation(
+        &mut self,
+        assignments: &[Assignment],
+        links: &[UnifiedLink],
+    ) -> Result<CorrelationWrite>;
+
+    /// The links inside one unified asset, ordered by their records.
+    fn unified_links(&self, unified_id: &str) -> Result<Vec<UnifiedLink>>;
+
     /// Counts events matching a filter.
     fn count_events(&self, filter: &EventFilter) -> Result<u64>;
 

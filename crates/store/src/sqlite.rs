@@ -24,6 +24,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_events.sql")),
     (3, include_str!("../migrations/sqlite/0003_history.sql")),
+    (4, include_str!("../migrations/sqlite/0004_unified.sql")),
 ];
 
 /// `PRAGMA application_id` of a tenax database (`TNAX`).
@@ -335,6 +336,26 @@ impl Store for SqliteStore {
         now: tenax_model::Timestamp,
     ) -> Result<Vec<crate::RemediationStat>> {
         read::remediation(&self.conn, sources, sla, now)
+    }
+
+    fn for_each_asset_raw(
+        &self,
+        filter: &AssetFilter,
+        f: &mut dyn FnMut(tenax_model::Asset, serde_json::Value) -> Result<()>,
+    ) -> Result<()> {
+        read::for_each_asset_raw(&self.conn, filter, f)
+    }
+
+    fn apply_correlation(
+        &mut self,
+        assignments: &[crate::Assignment],
+        links: &[crate::UnifiedLink],
+    ) -> Result<crate::CorrelationWrite> {
+        write::apply_correlation(&mut self.conn, assignments, links)
+    }
+
+    fn unified_links(&self, unified_id: &str) -> Result<Vec<crate::UnifiedLink>> {
+        read::unified_links(&self.conn, unified_id)
     }
 
     fn count_events(&self, filter: &EventFilter) -> Result<u64> {

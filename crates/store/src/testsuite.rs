@@ -30,9 +30,9 @@ use tenax_model::{
 };
 
 use crate::{
-    AssetFilter, AssetRow, Batch, BatchOutcome, Change, Error, EventFilter, EventRow,
-    FindingFilter, FindingRow, RemediationStat, RunId, RunMode, RunReport, RunStatus, Sla, Store,
-    Tally, Transition,
+    AssetFilter, AssetRow, Assignment, Batch, BatchOutcome, Change, CorrelationWrite, Error,
+    EventFilter, EventRow, FindingFilter, FindingRow, RemediationStat, RunId, RunMode, RunReport,
+    RunStatus, Sla, Store, Tally, Transition, UnifiedLink,
 };
 
 /// A conformance check: runs against a fresh, empty store and panics on a difference.
@@ -73,6 +73,7 @@ pub const CHECKS: &[(&str, Check)] = &[
         "history_as_of_and_remediation",
         history_as_of_and_remediation,
     ),
+    ("correlation_is_stored", correlation_is_stored),
     ("ordering_and_limit", ordering_and_limit),
     (
         "callback_error_stops_the_walk",
@@ -1109,6 +1110,7 @@ pub fn finding_filters(store: &mut dyn Store) {
             plugin_id: Some(1004),
             asset_id: Some("asset-4".to_owned()),
             run: Some(beta1),
+            unified_asset_id: None,
             as_of: None,
             limit: None,
         },
@@ -2131,4 +2133,118 @@ pub fn history_as_of_and_remediation(store: &mut dyn Store) {
             .expect("stats")
             .is_empty()
     );
+}
+
+/// A correlation stored: unified ids on assets and on their findings, links replaced as a
+/// whole, filters by unified id, assets streamed with their raw JSON; storing the same
+/// correlation again changes nothing.
+pub fn correlation_is_stored(store: &mut dyn Store) {
+    let run = begin(store, "cloud", SourceKind::Vm);
+    let batch = Batch {
+        assets: vec![
+            asset_row(minimal_asset("cloud", "a1")),
+            asset_row(minimal_asset("cloud", "a2")),
+        ],
+        findings: vec![
+            finding_row(minimal_finding("cloud", SourceKind::Vm, "a1", 1)),
+            finding_row(minimal_finding("cloud", SourceKind::Vm, "a1", 2)),
+            finding_row(minimal_finding("cloud", SourceKind::Vm, "a2", 1)),
+        ],
+        ..Batch::default()
+    };
+    apply(store, run, "cloud", &batch);
+    store.finish_run(run, &succeeded()).expect("finish");
+    let run = begin(store, "sc", SourceKind::Sc);
+    let sc = Batch {
+        assets: vec![asset_row(minimal_asset("sc", "h1"))],
+        ..Batch::default()
+    };
+    apply(store, run, "sc", &sc);
+    store.finish_run(run, &succeeded()).expect("finish");
+
+    let assign = |source: &str, id: &str, u: &str| Assignment {
+        source: source.to_owned(),
+        id: id.to_owned(),
+        unified_id: u.to_owned(),
+    };
+    let assignments = vec![
+        assign("cloud", "a1", "u-1"),
+        assign("sc", "h1", "u-1"),
+        assign("cloud", "a2", "u-2"),
+        assign("cloud", "unknown", "u-9"),
+    ];
+    let link = UnifiedLink {
+        unified_id: "u-1".to_owned(),
+        a: ("cloud".to_owned(), "a1".to_owned()),
+        b: ("sc".to_owned(), "h1".to_owned()),
+        evidence: json!([{"kind": "mac", "mac": "00:1a:2b:3c:4d:5e"}]),
+    };
+    let w = store
+        .apply_correlation(&assignments, std::slice::from_ref(&link))
+        .expect("store correlation");
+    assert_eq!(
+        w,
+        CorrelationWrite {
+            assets_changed: 3,
+            findings_changed: 3,
+            links: 1
+        }
+    );
+    let again = store
+        .apply_correlation(&assignments, std::slice::from_ref(&link))
+        .expect("again");
+    assert_eq!(
+        again.assets_changed + again.findings_changed,
+        0,
+        "no change"
+    );
+    assert_eq!(store.unified_links("u-1").expect("links"), vec![link]);
+    assert!(store.unified_links("u-2").expect("links").is_empty());
+    let of_u1 = AssetFilter {
+        unified_id: Some("u-1".to_owned()),
+        ..AssetFilter::default()
+    };
+    let keys: Vec<(String, String)> = assets(store, &of_u1)
+        .into_iter()
+        .map(|a| (a.source, a.id))
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            ("cloud".to_owned(), "a1".to_owned()),
+            ("sc".to_owned(), "h1".to_owned())
+        ]
+    );
+    let f_u1 = FindingFilter {
+        unified_asset_id: Some("u-1".to_owned()),
+        ..FindingFilter::default()
+    };
+    let found = findings(store, &f_u1);
+    assert_eq!(found.len(), 2);
+    assert!(
+        found
+            .iter()
+            .all(|f| f.asset_id == "a1" && f.unified_asset_id.as_deref() == Some("u-1"))
+    );
+    // The raw JSON comes along when asked for.
+    let mut raws = Vec::new();
+    store
+        .for_each_asset_raw(&AssetFilter::default(), &mut |a, raw| {
+            raws.push((a.id, raw["record"]["id"].clone()));
+            Ok(())
+        })
+        .expect("raw walk");
+    assert_eq!(
+        raws,
+        vec![
+            ("a1".to_owned(), json!("a1")),
+            ("a2".to_owned(), json!("a2")),
+            ("h1".to_owned(), json!("h1"))
+        ]
+    );
+    // A new correlation replaces the links.
+    store
+        .apply_correlation(&assignments, &[])
+        .expect("no links");
+    assert!(store.unified_links("u-1").expect("links").is_empty());
 }

@@ -205,6 +205,8 @@ pub struct FindingFilter {
     pub asset_id: Option<String>,
     /// Only findings written by this run.
     pub run: Option<RunId>,
+    /// Only findings of this unified asset.
+    pub unified_asset_id: Option<String>,
     /// The findings as they were at this time: only those first found by then and not gone,
     /// each with the state it had then (from the finding history). `states` filters on that
     /// state.
@@ -222,6 +224,8 @@ pub struct AssetFilter {
     pub search: Option<String>,
     /// Include assets the source deleted or terminated (default: live only).
     pub include_deleted: bool,
+    /// Only the records of this unified asset.
+    pub unified_id: Option<String>,
     /// Only assets written by this run.
     pub run: Option<RunId>,
     /// At most this many rows (streaming queries only).
@@ -347,4 +351,39 @@ pub struct RemediationStat {
     pub fixed: u64,
     /// Mean time from `first_found` to `last_fixed` of the fixed findings, in days.
     pub mean_days_to_remediate: Option<f64>,
+}
+
+/// A record's unified asset, as a correlation decided it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    /// Source name.
+    pub source: String,
+    /// Source-native asset id.
+    pub id: String,
+    /// Unified asset id.
+    pub unified_id: String,
+}
+
+/// Two records of one unified asset and the evidence that linked them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnifiedLink {
+    /// The unified asset.
+    pub unified_id: String,
+    /// One record: `(source, id)`.
+    pub a: (String, String),
+    /// The other record.
+    pub b: (String, String),
+    /// The evidence, strongest first (JSON array).
+    pub evidence: serde_json::Value,
+}
+
+/// What storing a correlation changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CorrelationWrite {
+    /// Assets whose unified id changed.
+    pub assets_changed: u64,
+    /// Findings whose unified asset id changed.
+    pub findings_changed: u64,
+    /// Links stored.
+    pub links: u64,
 }

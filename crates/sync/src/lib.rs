@@ -8,9 +8,11 @@
 #![warn(missing_docs)]
 
 pub mod config;
+mod correlate;
 mod engine;
 mod source;
 
 pub use config::{Config, ConfigError, SourceConfig};
+pub use correlate::{CorrelationSummary, correlate_store, strong_ids};
 pub use engine::{Observer, RunOptions, RunSummary, StoreFailure, SyncEvent, run_source};
 pub use source::AnySource;

@@ -328,6 +328,63 @@ async fn sim_write_config_then_check_and_sync_both_products() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
     assert_eq!(out.matches("succeeded").count(), 2, "{out}");
+    assert!(out.contains("correlated: "), "{out}");
+
+    // The two products see the same devices: unified assets hold one record per source at
+    // most, every multi-record one says why, and its findings come from both products.
+    let db = c.db();
+    let o = c
+        .run(&["assets", "--db", &db, "--unified", "--format", "json"])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let unified: Vec<serde_json::Value> = serde_json::from_str(&stdout(&o)).unwrap();
+    let o = c.run(&["assets", "--db", &db, "--format", "ndjson"]).await;
+    let live = stdout(&o).lines().count();
+    let members: usize = unified
+        .iter()
+        .map(|u| u["members"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(members, live, "every live record is in one unified asset");
+    let mut both = None;
+    for u in &unified {
+        let m = u["members"].as_array().unwrap();
+        let sources: BTreeSet<&str> = m.iter().map(|x| x["source"].as_str().unwrap()).collect();
+        assert_eq!(sources.len(), m.len(), "one record per source: {u}");
+        if m.len() > 1 {
+            assert!(!u["evidence"].as_array().unwrap().is_empty(), "{u}");
+            both.get_or_insert(u["id"].as_str().unwrap().to_owned());
+        }
+    }
+    let both = both.expect("some device is seen by both products");
+    let o = c
+        .run(&[
+            "findings",
+            "--db",
+            &db,
+            "--unified-asset",
+            &both,
+            "--format",
+            "ndjson",
+        ])
+        .await;
+    let sources: BTreeSet<String> = stdout(&o)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["source"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(sources.len(), 2, "{both}: {sources:?}");
+    // Correlating again changes nothing.
+    let o = c.run(&["correlate", "--db", &db]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("0 assets and 0 findings re-linked"),
+        "{}",
+        stdout(&o)
+    );
     sim.start_kill().unwrap();
 }
 

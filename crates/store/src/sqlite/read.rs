@@ -220,6 +220,9 @@ fn finding_where(filter: &FindingFilter) -> Result<Where> {
     if let Some(r) = filter.run {
         w.term("run_id = ?", r.0);
     }
+    if let Some(u) = &filter.unified_asset_id {
+        w.term("unified_asset_id = ?", u.clone());
+    }
     Ok(w)
 }
 
@@ -234,6 +237,9 @@ fn asset_where(filter: &AssetFilter) -> Where {
     }
     if !filter.include_deleted {
         w.terms.push("deleted_at IS NULL".to_owned());
+    }
+    if let Some(u) = &filter.unified_id {
+        w.term("unified_id = ?", u.clone());
     }
     if let Some(r) = filter.run {
         w.term("run_id = ?", r.0);
@@ -782,4 +788,54 @@ pub(super) fn raw_event(
         &format!("raw of {source}/{id}"),
     )
     .map(Some)
+}
+
+pub(super) fn for_each_asset_raw(
+    conn: &Connection,
+    filter: &AssetFilter,
+    f: &mut dyn FnMut(Asset, serde_json::Value) -> Result<()>,
+) -> Result<()> {
+    let mut w = asset_where(filter);
+    let sql = format!(
+        "SELECT {ASSET_SELECT}, raw FROM assets{} ORDER BY source, id{}",
+        w.sql(),
+        w.limit(filter.limit)
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(&w.params))?;
+    while let Some(row) = rows.next()? {
+        let a = asset_from(row)?;
+        let what = format!("raw of {}/{}", a.source, a.id);
+        let raw = raw_from(col(row, 20, "assets")?, None, "assets", &what)?;
+        f(a, raw)?;
+    }
+    Ok(())
+}
+
+pub(super) fn unified_links(
+    conn: &Connection,
+    unified_id: &str,
+) -> Result<Vec<crate::UnifiedLink>> {
+    const T: &str = "unified_links";
+    let mut stmt = conn.prepare_cached(
+        "SELECT a_source, a_id, b_source, b_id, evidence FROM unified_links \
+         WHERE unified_id = ?1 ORDER BY a_source, a_id, b_source, b_id",
+    )?;
+    let mut rows = stmt.query(params![unified_id])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(crate::UnifiedLink {
+            unified_id: unified_id.to_owned(),
+            a: (
+                text_from(col(row, 0, T)?, T, "a_source")?,
+                text_from(col(row, 1, T)?, T, "a_id")?,
+            ),
+            b: (
+                text_from(col(row, 2, T)?, T, "b_source")?,
+                text_from(col(row, 3, T)?, T, "b_id")?,
+            ),
+            evidence: json_from(col(row, 4, T)?, T, "evidence")?,
+        });
+    }
+    Ok(out)
 }

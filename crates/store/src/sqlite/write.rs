@@ -849,6 +849,42 @@ fn write_events(tx: &Connection, run: RunId, now: &Value, rows: &[EventRow]) -> 
     Ok(())
 }
 
+pub(super) fn apply_correlation(
+    conn: &mut Connection,
+    assignments: &[crate::Assignment],
+    links: &[crate::UnifiedLink],
+) -> Result<crate::CorrelationWrite> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut out = crate::CorrelationWrite::default();
+    {
+        let mut asset = tx.prepare_cached(
+            "UPDATE assets SET unified_id = ?3 WHERE source = ?1 AND id = ?2 \
+             AND unified_id IS NOT ?3",
+        )?;
+        let mut findings = tx.prepare_cached(
+            "UPDATE findings SET unified_asset_id = ?3 WHERE asset_id = ?2 AND source = ?1 \
+             AND unified_asset_id IS NOT ?3",
+        )?;
+        for a in assignments {
+            out.assets_changed += asset.execute(params![a.source, a.id, a.unified_id])? as u64;
+            out.findings_changed += findings.execute(params![a.source, a.id, a.unified_id])? as u64;
+        }
+        tx.execute("DELETE FROM unified_links", [])?;
+        let mut link = tx.prepare_cached(
+            "INSERT INTO unified_links (unified_id, a_source, a_id, b_source, b_id, evidence) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for l in links {
+            let evidence = serde_json::to_string(&l.evidence)
+                .map_err(|e| Error::Config(format!("link evidence: {e}")))?;
+            link.execute(params![l.unified_id, l.a.0, l.a.1, l.b.0, l.b.1, evidence])?;
+            out.links += 1;
+        }
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
 /// Binds parameters in column order from `?1`.
 struct Binder<'s, 'c> {
     stmt: &'s mut CachedStatement<'c>,

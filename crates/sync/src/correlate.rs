@@ -1,0 +1,157 @@
+//! Correlation over the store: every stored asset of every source in, each record's unified
+//! asset and the evidence linking them out (see `tenax-correlate` for the rules).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use tenax_correlate::{AssetKey, Node, StrongId, correlate};
+use tenax_model::{Asset, SourceKind};
+use tenax_store::{AssetFilter, Assignment, CorrelationWrite, Store, UnifiedLink};
+
+/// What a correlation found and changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CorrelationSummary {
+    /// Per-source records correlated.
+    pub records: u64,
+    /// Unified assets.
+    pub unified: u64,
+    /// Unified assets with records from more than one source.
+    pub multi_source: u64,
+    /// Evidence refused because it would have joined two records of one source.
+    pub conflicts: u64,
+    /// What the store changed.
+    pub write: CorrelationWrite,
+}
+
+/// Correlates every stored asset (deleted ones as singletons) and stores the result. Unified
+/// ids stored by the previous correlation are kept where the evidence still holds.
+pub fn correlate_store(store: &mut dyn Store) -> Result<CorrelationSummary, tenax_store::Error> {
+    let mut assets: Vec<Asset> = Vec::new();
+    let mut strong: Vec<Vec<StrongId>> = Vec::new();
+    let mut previous: BTreeMap<AssetKey, String> = BTreeMap::new();
+    let all = AssetFilter {
+        include_deleted: true,
+        ..AssetFilter::default()
+    };
+    store.for_each_asset_raw(&all, &mut |a, raw| {
+        if let Some(u) = &a.unified_id {
+            previous.insert(AssetKey::of(&a), u.clone());
+        }
+        strong.push(strong_ids(a.kind, &raw));
+        assets.push(a);
+        Ok(())
+    })?;
+    let nodes: Vec<Node<'_>> = assets
+        .iter()
+        .zip(strong)
+        .map(|(a, s)| Node::with_ids(a, s))
+        .collect();
+    let c = correlate(&nodes, &previous);
+    let assignments: Vec<Assignment> = c
+        .unified
+        .iter()
+        .flat_map(|u| {
+            u.members.iter().map(|m| Assignment {
+                source: m.source.clone(),
+                id: m.id.clone(),
+                unified_id: u.id.clone(),
+            })
+        })
+        .collect();
+    let unified_of = c.assignments();
+    let links: Vec<UnifiedLink> = c
+        .links
+        .iter()
+        .map(|l| UnifiedLink {
+            unified_id: unified_of.get(&l.a).cloned().unwrap_or_default(),
+            a: (l.a.source.clone(), l.a.id.clone()),
+            b: (l.b.source.clone(), l.b.id.clone()),
+            evidence: serde_json::to_value(&l.evidence).unwrap_or(Value::Null),
+        })
+        .collect();
+    let write = store.apply_correlation(&assignments, &links)?;
+    Ok(CorrelationSummary {
+        records: assets.len() as u64,
+        unified: c.unified.len() as u64,
+        multi_source: c
+            .unified
+            .iter()
+            .filter(|u| {
+                let first = &u.members[0].source;
+                u.members.iter().any(|m| &m.source != first)
+            })
+            .count() as u64,
+        conflicts: c.conflicts.len() as u64,
+        write,
+    })
+}
+
+/// The strong identifiers a product's raw asset record carries: VM `agent_uuid`,
+/// `tenable_uuid` and `bios_uuid`; SC `hostUUID`, `uuid` (the agent's, or the host's on
+/// `/rest/hosts`) and `tenableUUID`. OT assets have none.
+pub fn strong_ids(kind: Option<SourceKind>, raw: &Value) -> Vec<StrongId> {
+    let strings = |v: &Value| -> Vec<String> {
+        match v {
+            Value::String(s) if !s.trim().is_empty() => vec![s.trim().to_owned()],
+            Value::Array(a) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let mut out = Vec::new();
+    match kind {
+        Some(SourceKind::Vm) => {
+            for key in ["agent_uuid", "tenable_uuid"] {
+                out.extend(strings(&raw[key]).into_iter().map(StrongId::TenableUuid));
+            }
+            out.extend(
+                strings(&raw["bios_uuid"])
+                    .into_iter()
+                    .map(StrongId::BiosUuid),
+            );
+        }
+        Some(SourceKind::Sc) => {
+            for key in ["hostUUID", "uuid", "tenableUUID"] {
+                out.extend(strings(&raw[key]).into_iter().map(StrongId::TenableUuid));
+            }
+        }
+        _ => {}
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn strong_ids_per_product() {
+        let vm = json!({"agent_uuid": "A-1", "bios_uuid": ["B-1", ""], "tenable_uuid": ["T-1"]});
+        assert_eq!(
+            strong_ids(Some(SourceKind::Vm), &vm),
+            vec![
+                StrongId::TenableUuid("A-1".into()),
+                StrongId::TenableUuid("T-1".into()),
+                StrongId::BiosUuid("B-1".into()),
+            ]
+        );
+        let sc = json!({"hostUUID": "h-1", "uuid": "", "tenableUUID": "t-1"});
+        assert_eq!(
+            strong_ids(Some(SourceKind::Sc), &sc),
+            vec![
+                StrongId::TenableUuid("h-1".into()),
+                StrongId::TenableUuid("t-1".into())
+            ]
+        );
+        assert!(strong_ids(Some(SourceKind::Ot), &json!({"id": "x"})).is_empty());
+        assert!(strong_ids(None, &Value::Null).is_empty());
+    }
+}
