@@ -9,8 +9,8 @@ use reqwest::Url;
 use crate::SourceError;
 
 /// Connection options common to every source (`verify_ssl`, `ca_file`, `proxy`,
-/// `timeout_secs` in the config).
-#[derive(Debug, Clone)]
+/// `timeout_secs` in the config). `Debug` shows the proxy with its password masked.
+#[derive(Clone)]
 pub struct HttpOptions {
     /// Whole-request timeout (a chunk download is one request; keep it generous).
     pub timeout: Duration,
@@ -24,6 +24,19 @@ pub struct HttpOptions {
     pub proxy: Option<String>,
     /// User agent.
     pub user_agent: String,
+}
+
+impl std::fmt::Debug for HttpOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpOptions")
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("verify_ssl", &self.verify_ssl)
+            .field("ca_file", &self.ca_file)
+            .field("proxy", &self.proxy.as_deref().map(redact_url))
+            .field("user_agent", &self.user_agent)
+            .finish()
+    }
 }
 
 impl Default for HttpOptions {
@@ -149,6 +162,17 @@ pub fn redact_url(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_masks_the_proxy_password() {
+        let o = HttpOptions {
+            proxy: Some("http://user:s3cret-pass@proxy.corp:3128".to_owned()),
+            ..HttpOptions::default()
+        };
+        let d = format!("{o:?}");
+        assert!(!d.contains("s3cret-pass"), "{d}");
+        assert!(d.contains("user:***@proxy.corp:3128"), "{d}");
+    }
 
     #[test]
     fn base_url_rules() {

@@ -774,7 +774,7 @@ async fn mutation_changes_exactly_what_it_reports() {
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/ot/pytenable_graphql")
+        .join("../../testdata/ot")
         .join(name)
 }
 
