@@ -385,9 +385,9 @@ async fn start_sim(a: &SimArgs) -> Result<tenax_sim::Sim, Failure> {
         .map_err(|e| Failure::config(format!("simulator: {e}")))
 }
 
-fn sim_config_toml(sim: &tenax_sim::Sim) -> String {
+fn sim_config_toml(sim: &tenax_sim::Sim, ot_ca: Option<&Path>) -> String {
     let (ak, sk) = sim.vm_keys();
-    format!(
+    let mut text = format!(
         "# Written by `tenax sim`: points at the simulator on loopback.\n\
          [store]\nurl = \"sqlite://./tenax.db\"\n\n\
          [[sources]]\nname = \"sim-vm\"\nkind = \"vm\"\nurl = \"{}\"\n\
@@ -396,7 +396,19 @@ fn sim_config_toml(sim: &tenax_sim::Sim) -> String {
         sim.vm_url(),
         sim.sc_url(),
         sim.sc_api_keys()
-    )
+    );
+    if let Some(ca) = ot_ca.filter(|_| !sim.ot_url().is_empty()) {
+        text.push_str(&format!(
+            "\n# OT Security over HTTPS with the simulator's own CA (API-key mode; for the robot\n\
+             # flow see `tenax ot cert` and `tenax ot robot create` in the README).\n\
+             [[sources]]\nname = \"sim-ot\"\nkind = \"ot\"\nurl = \"{}\"\napi_key = \"{}\"\n\
+             ca_file = \"{}\"\n",
+            sim.ot_url(),
+            sim.ot_api_key(),
+            ca.display()
+        ));
+    }
+    text
 }
 
 fn write_private(path: &Path, text: &str) -> Result<(), Failure> {
@@ -424,16 +436,73 @@ async fn sim(a: &SimArgs) -> Result<u8, Failure> {
         "  vm: {}   keys: X-ApiKeys accessKey/secretKey as in the config below",
         sim.vm_url()
     );
+    println!("  sc: {}/rest", sim.sc_url());
+    println!(
+        "  ot: {}   support token for POST /v1/robots: {}",
+        sim.ot_url(),
+        sim.ot_support_token()
+    );
     if let Some(path) = &a.write_config {
-        write_private(path, &sim_config_toml(&sim))?;
-        println!("  wrote {} (mode 0600)", path.display());
+        // The OT listener's CA next to the config, so `ca_file` verifies it.
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let ca = std::path::absolute(dir.join("sim-ot-ca.pem"))
+            .map_err(|e| Failure::config(format!("{}: {e}", dir.display())))?;
+        std::fs::write(&ca, sim.ot_ca_pem())
+            .map_err(|e| Failure::config(format!("{}: cannot write: {e}", ca.display())))?;
+        write_private(path, &sim_config_toml(&sim, Some(&ca)))?;
+        println!(
+            "  wrote {} (mode 0600) and {}",
+            path.display(),
+            ca.display()
+        );
     } else {
-        println!("\n{}", sim_config_toml(&sim));
+        println!("\n{}", sim_config_toml(&sim, None));
     }
     println!("Ctrl-C stops the simulator.");
     let _ = tokio::signal::ctrl_c().await;
     sim.shutdown().await;
     Ok(0)
+}
+
+/// The demo's OT source: `tenax ot cert` and `tenax ot robot create` against the simulator,
+/// then a robot-mode config trusting the simulator's CA.
+async fn demo_robot(
+    cli: &Cli,
+    sim: &tenax_sim::Sim,
+    dir: &Path,
+) -> Result<tenax_source_ot::OtConfig, Failure> {
+    let written = tenax_source_ot::enroll::write_cert(dir, 30, "tenax-demo-robot")
+        .map_err(|e| Failure::fatal(format!("demo: {e}")))?;
+    let ca = dir.join("appliance-ca.pem");
+    std::fs::write(&ca, sim.ot_ca_pem())
+        .map_err(|e| Failure::fatal(format!("demo: {}: {e}", ca.display())))?;
+    let req = tenax_source_ot::enroll::RobotRequest {
+        url: sim.ot_url(),
+        token: tenax_source::secret::SecretString::from(sim.ot_support_token()),
+        name: "tenax-demo".to_owned(),
+        role: tenax_source_ot::enroll::Role::Reader,
+        cert_file: written.cert_file.clone(),
+        key_file: Some(written.key_file.clone()),
+        ca_file: Some(ca.clone()),
+        server_cert_sha256: None,
+        insecure: false,
+        proxy: None,
+    };
+    let line = tenax_source_ot::enroll::create_robot(&req)
+        .await
+        .map_err(|e| Failure::fatal(format!("demo: robot registration: {e}")))?;
+    if !cli.quiet {
+        println!("               OT Security at {}: {line}", sim.ot_url());
+    }
+    let mut ot = tenax_source_ot::OtConfig::new("demo-ot", &sim.ot_url());
+    ot.robot = Some("tenax-demo".to_owned());
+    ot.cert_file = Some(written.cert_file);
+    ot.key_file = Some(written.key_file);
+    ot.ca_file = Some(ca);
+    Ok(ot)
 }
 
 async fn demo(cli: &Cli, a: &DemoArgs) -> Result<u8, Failure> {
@@ -478,12 +547,21 @@ async fn demo(cli: &Cli, a: &DemoArgs) -> Result<u8, Failure> {
     vm.num_assets = 200;
     // The Security Center side of the same simulator.
     let sc = tenax_source_sc::ScConfig::new("demo-sc", &sim.sc_url(), &sim.sc_api_keys());
+    // OT Security the way a plant connects it: a robot certificate made here, registered with
+    // the appliance's support token, then every request over mutual TLS.
+    let robot_dir = tempfile::tempdir()
+        .map_err(|e| Failure::fatal(format!("demo: cannot make a temporary directory: {e}")))?;
+    let ot = demo_robot(cli, &sim, robot_dir.path()).await?;
     let store = open_store(cli, None)?;
     // Each demo starts a fresh simulator: sync it whole.
     let code = sync(
         cli,
         store,
-        &[SourceConfig::Vm(vm), SourceConfig::Sc(sc)],
+        &[
+            SourceConfig::Vm(vm),
+            SourceConfig::Sc(sc),
+            SourceConfig::Ot(ot),
+        ],
         true,
     )
     .await?;

@@ -48,6 +48,13 @@ async fn demo_syncs_the_simulator_and_findings_print_as_ndjson() {
         out.contains("succeeded") && out.contains("reconciled"),
         "{out}"
     );
+    // All three products, OT through a robot registered by the demo (mutual TLS).
+    assert_eq!(out.matches("succeeded").count(), 3, "{out}");
+    assert!(
+        out.contains("robot `tenax-demo`") || out.contains("tenax-demo"),
+        "{out}"
+    );
+    assert!(out.contains("demo-ot"), "{out}");
 
     // The same seed and size give the same data set: its ground truth.
     let truth = {
@@ -94,7 +101,7 @@ async fn demo_syncs_the_simulator_and_findings_print_as_ndjson() {
     let o = c.run(&["runs", "--db", &db, "--format", "json"]).await;
     let runs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let runs = runs.as_array().unwrap();
-    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert_eq!(runs.len(), 3, "{runs:?}");
     assert!(runs.iter().all(|r| r["status"] == "succeeded"), "{runs:?}");
     let vm_run = runs.iter().find(|r| r["source"] == "demo-vm").unwrap();
     assert_eq!(vm_run["findings"]["stored"], truth.findings);
@@ -320,14 +327,17 @@ async fn sim_write_config_then_check_and_sync_both_products() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(
-        out.contains("sim-vm (vm): ok") && out.contains("sim-sc (sc): ok"),
+        out.contains("sim-vm (vm): ok")
+            && out.contains("sim-sc (sc): ok")
+            && out.contains("sim-ot (ot): ok"),
         "{out}"
     );
 
     let o = c.run(&["sync", "--db", &c.db(), "--no-progress"]).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
-    assert_eq!(out.matches("succeeded").count(), 2, "{out}");
+    assert_eq!(out.matches("succeeded").count(), 3, "{out}");
+    assert!(out.contains("events of"), "OT events reconciled: {out}");
     assert!(out.contains("correlated: "), "{out}");
 
     // The two products see the same devices: unified assets hold one record per source at
