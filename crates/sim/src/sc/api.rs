@@ -12,9 +12,9 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use super::ScService;
 use super::data::host_key;
-use super::filter::{Filters, sort_rows};
+use super::filter::{Filters, sorted_order};
+use super::{CachedQuery, QueryRows, ScService};
 use crate::server::Shared;
 use crate::util::{hex_from, label, mix, now_ms};
 
@@ -438,6 +438,51 @@ fn sumip_rows(rows: &[&Value], extra: &HashMap<String, Map<String, Value>>) -> V
         .collect()
 }
 
+/// Filters and sorts one analysis query: the rows in answer order and the
+/// `matchingDataElementCount`.
+fn run_query(
+    base: &[Value],
+    file_sumip: Option<&[Value]>,
+    host_extra: &HashMap<String, Map<String, Value>>,
+    tool: &str,
+    filters: &Filters,
+    sort_field: Option<&str>,
+    sort_dir: Option<&str>,
+) -> (QueryRows, String) {
+    let matching: Vec<u32> = (0..base.len() as u32)
+        .filter(|&i| filters.matches(&base[i as usize]))
+        .collect();
+    if tool == "vulndetails" {
+        let refs: Vec<&Value> = matching.iter().map(|&i| &base[i as usize]).collect();
+        let order = sorted_order(&refs, sort_field, sort_dir);
+        let rows = order.into_iter().map(|o| matching[o]).collect();
+        return (QueryRows::Indices(rows), "-1".to_owned());
+    }
+    let vulns: Vec<&Value> = matching.iter().map(|&i| &base[i as usize]).collect();
+    let hosts: std::collections::HashSet<String> = vulns.iter().map(|r| host_key(r)).collect();
+    let mdec = format!("{}:{}", vulns.len(), hosts.len());
+    match file_sumip {
+        Some(f) => {
+            let idx: Vec<u32> = (0..f.len() as u32)
+                .filter(|&i| filters.matches(&f[i as usize]))
+                .collect();
+            let refs: Vec<&Value> = idx.iter().map(|&i| &f[i as usize]).collect();
+            let order = sorted_order(&refs, sort_field, sort_dir);
+            (
+                QueryRows::Indices(order.into_iter().map(|o| idx[o]).collect()),
+                mdec,
+            )
+        }
+        None => {
+            let derived = sumip_rows(&vulns, host_extra);
+            let refs: Vec<&Value> = derived.iter().collect();
+            let order = sorted_order(&refs, sort_field, sort_dir);
+            let rows = order.into_iter().map(|o| derived[o].clone()).collect();
+            (QueryRows::Owned(rows), mdec)
+        }
+    }
+}
+
 async fn analysis(State(sh): St, headers: HeaderMap, body: Bytes) -> Response {
     let sc = &sh.sc;
     if let Err(r) = require(sc, &headers) {
@@ -492,40 +537,114 @@ async fn analysis(State(sh): St, headers: HeaderMap, body: Bytes) -> Response {
     } else {
         rows.sumip_cumulative.as_ref()
     };
-    let mut vulns: Vec<&Value> = base.iter().filter(|r| filters.matches(r)).collect();
-    let derived;
-    let mut out: Vec<&Value> = if tool == "vulndetails" {
-        std::mem::take(&mut vulns)
-    } else if let Some(f) = file_sumip {
-        f.iter().filter(|r| filters.matches(r)).collect()
-    } else {
-        derived = sumip_rows(&vulns, &rows.host_extra);
-        derived.iter().collect()
+    // A query is filtered and sorted once; its pages are cut from that result.
+    let key = format!(
+        "{source}\u{0}{tool}\u{0}{}\u{0}{}\u{0}{}",
+        q["filters"], b["sortField"], b["sortDir"]
+    );
+    let cached = sc
+        .lock()
+        .query_cache
+        .iter()
+        .find(|c| c.key == key && Arc::ptr_eq(&c.data, &data))
+        .cloned();
+    let (result, mdec) = match cached {
+        Some(c) => (c.rows, c.mdec),
+        None => {
+            let (result, mdec) = run_query(
+                base,
+                file_sumip.map(Vec::as_slice),
+                &rows.host_extra,
+                tool,
+                &filters,
+                b["sortField"].as_str(),
+                b["sortDir"].as_str(),
+            );
+            let result = Arc::new(result);
+            let mut st = sc.lock();
+            st.query_cache.retain(|c| Arc::ptr_eq(&c.data, &data));
+            if st.query_cache.len() >= 4 {
+                st.query_cache.remove(0);
+            }
+            st.query_cache.push(CachedQuery {
+                key,
+                data: Arc::clone(&data),
+                rows: Arc::clone(&result),
+                mdec: mdec.clone(),
+            });
+            (result, mdec)
+        }
     };
-    sort_rows(&mut out, b["sortField"].as_str(), b["sortDir"].as_str());
-    let total = out.len() as i64;
+    let source_rows: &[Value] = if tool == "vulndetails" {
+        base
+    } else {
+        file_sumip.map_or(&[][..], Vec::as_slice)
+    };
+    let total = match &*result {
+        QueryRows::Indices(i) => i.len(),
+        QueryRows::Owned(v) => v.len(),
+    } as i64;
     let end_eff = end.unwrap_or(total).max(start);
     let lo = start.min(total) as usize;
     let hi = end_eff.min(total) as usize;
-    let mut page: Vec<Value> = out[lo..hi].iter().map(|v| (*v).clone()).collect();
+    let mut page: Vec<&Value> = match &*result {
+        QueryRows::Indices(i) => i[lo..hi]
+            .iter()
+            .map(|&n| &source_rows[n as usize])
+            .collect(),
+        QueryRows::Owned(v) => v[lo..hi].iter().collect(),
+    };
     if u32::try_from(k).is_ok_and(|k| sh.faults.sc_short_pages.contains(&k))
         && !page.is_empty()
         && sc.lock().short_done.insert(k as u32)
     {
         page.pop();
     }
-    let mdec = if tool == "vulndetails" {
-        "-1".to_string()
-    } else {
-        let hosts: std::collections::HashSet<String> = vulns.iter().map(|r| host_key(r)).collect();
-        format!("{}:{}", vulns.len(), hosts.len())
+    // Serialized from references (no copy of the rows), keys in the order `json!` gives them.
+    #[derive(serde::Serialize)]
+    struct Page<'a> {
+        #[serde(rename = "endOffset")]
+        end_offset: String,
+        #[serde(rename = "matchingDataElementCount")]
+        mdec: String,
+        results: Vec<&'a Value>,
+        #[serde(rename = "returnedRecords")]
+        returned: usize,
+        #[serde(rename = "startOffset")]
+        start_offset: String,
+        #[serde(rename = "totalRecords")]
+        total: String,
+    }
+    #[derive(serde::Serialize)]
+    struct Envelope<'a> {
+        error_code: i64,
+        error_msg: &'static str,
+        response: Page<'a>,
+        timestamp: i64,
+        #[serde(rename = "type")]
+        kind: &'static str,
+        warnings: [u8; 0],
+    }
+    let body = Envelope {
+        error_code: 0,
+        error_msg: "",
+        response: Page {
+            end_offset: end_eff.to_string(),
+            mdec,
+            returned: page.len(),
+            results: page,
+            start_offset: start.to_string(),
+            total: total.to_string(),
+        },
+        timestamp: now_s(),
+        kind: "regular",
+        warnings: [],
     };
-    ok(json!({
-        "totalRecords": total.to_string(),
-        "returnedRecords": page.len(),
-        "startOffset": start.to_string(),
-        "endOffset": end_eff.to_string(),
-        "matchingDataElementCount": mdec,
-        "results": page,
-    }))
+    let text = serde_json::to_string(&body).unwrap_or_default();
+    let mut r = (StatusCode::OK, text).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
 }

@@ -298,10 +298,22 @@ fn rows(sc: &ScService, seed: u64) -> Vec<(Map<String, Value>, bool, bool)> {
         let mut st = sc.lock();
         sc.data(&mut st)
     };
-    lists(&data)
+    // The seeded lists are computed once per data set (each scans every row).
+    let cached = sc
+        .lock()
+        .lists_cache
+        .as_ref()
+        .filter(|(d, _)| Arc::ptr_eq(d, &data))
+        .map(|(_, rows)| Arc::clone(rows));
+    if let Some(rows) = cached {
+        return rows.as_ref().clone();
+    }
+    let rows: Vec<(Map<String, Value>, bool, bool)> = lists(&data)
         .iter()
         .map(|l| (full_row(seed, l), l.usable, l.manageable))
-        .collect()
+        .collect();
+    sc.lock().lists_cache = Some((Arc::clone(&data), Arc::new(rows.clone())));
+    rows
 }
 
 /// `GET /rest/asset?fields=…[&usable][&manageable][&excludeAllDefined][&excludeWatchlists]`

@@ -400,15 +400,19 @@ impl ScData {
             .map(|h| Device::generate(self.seed, h.dev))
             .collect();
         let dtexts: Vec<DeviceText> = devs.iter().map(DeviceText::new).collect();
+        // Last scan of each device: one pass over the vulnerabilities (not one per host).
+        let mut last_by_dev: HashMap<_, i64> = HashMap::new();
+        for v in &self.vulns {
+            let dev = self.hosts[v.host as usize].dev;
+            let t = v.last.max(v.mitigated);
+            last_by_dev
+                .entry(dev)
+                .and_modify(|m| *m = (*m).max(t))
+                .or_insert(t);
+        }
         for (h, d) in self.hosts.iter().zip(&devs) {
             let ip = ip_string(h.ip);
-            let last_run = self
-                .vulns
-                .iter()
-                .filter(|v| self.hosts[v.host as usize].dev == h.dev)
-                .map(|v| v.last.max(v.mitigated))
-                .max()
-                .unwrap_or(-1);
+            let last_run = last_by_dev.get(&h.dev).copied().unwrap_or(-1);
             let mut m = Map::new();
             m.insert("osCPE".into(), os_cpe(d.os.family).into());
             m.insert(

@@ -418,15 +418,17 @@ fn sort_key(row: &Value, field: &str) -> (Option<f64>, String) {
     }
 }
 
-/// Stable sort of row indices by `sortField` (`sortDir` ASC/DESC, case-insensitive); ties
-/// keep the default order.
-pub(crate) fn sort_rows(rows: &mut [&Value], field: Option<&str>, dir: Option<&str>) {
+/// The order of `rows` sorted by `sortField` (`sortDir` ASC/DESC, case-insensitive), as
+/// indices; stable (ties keep the default order). Each row's key is computed once.
+pub(crate) fn sorted_order(rows: &[&Value], field: Option<&str>, dir: Option<&str>) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..rows.len()).collect();
     let Some(field) = field.filter(|f| !f.is_empty()) else {
-        return;
+        return order;
     };
     let desc = dir.is_some_and(|d| d.eq_ignore_ascii_case("desc"));
-    rows.sort_by(|a, b| {
-        let (ka, kb) = (sort_key(a, field), sort_key(b, field));
+    let keys: Vec<(Option<f64>, String)> = rows.iter().map(|r| sort_key(r, field)).collect();
+    order.sort_by(|&a, &b| {
+        let (ka, kb) = (&keys[a], &keys[b]);
         let o = match (ka.0, kb.0) {
             (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
             (Some(_), None) => Ordering::Less,
@@ -435,6 +437,7 @@ pub(crate) fn sort_rows(rows: &mut [&Value], field: Option<&str>, dir: Option<&s
         };
         if desc { o.reverse() } else { o }
     });
+    order
 }
 
 #[cfg(test)]

@@ -160,16 +160,29 @@ async fn answer(
         let mut st = sc.lock();
         sc.data(&mut st)
     };
-    let rows: Vec<&Value> = data
-        .rows
-        .cumulative
-        .iter()
-        .chain(&data.rows.patched)
-        .collect();
-    let hosts: Vec<Map<String, Value>> = all_hosts(sh.seed, &rows)
-        .into_iter()
-        .filter(|h| search_matches(h, search))
-        .collect();
+    // The inventory is built once per data set; pages are cut from it.
+    let cached = sc
+        .lock()
+        .hosts_cache
+        .as_ref()
+        .filter(|(d, _)| Arc::ptr_eq(d, &data))
+        .map(|(_, h)| Arc::clone(h));
+    let all = match cached {
+        Some(h) => h,
+        None => {
+            let rows: Vec<&Value> = data
+                .rows
+                .cumulative
+                .iter()
+                .chain(&data.rows.patched)
+                .collect();
+            let built = Arc::new(all_hosts(sh.seed, &rows));
+            sc.lock().hosts_cache = Some((Arc::clone(&data), Arc::clone(&built)));
+            built
+        }
+    };
+    let hosts: Vec<&Map<String, Value>> =
+        all.iter().filter(|h| search_matches(h, search)).collect();
     let int = |k: &str| q.get(k).and_then(|v| v.trim().parse::<i64>().ok());
     let (start, end) = if sc.opts.hosts_ignore_offsets {
         (0, hosts.len() as i64)

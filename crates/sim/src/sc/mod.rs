@@ -187,7 +187,48 @@ pub(crate) struct ScState {
     pub mutations: u64,
     /// `/rest/analysis` requests answered (for `sc-short:page=K`).
     pub analysis_requests: u64,
+    /// The last few analysis queries' results (filtered and sorted once, then paged): a real
+    /// SC pages a query from its own result set, and re-filtering 100,000 rows per page made
+    /// the simulator quadratic.
+    pub query_cache: Vec<CachedQuery>,
+    /// `/rest/hosts` rows of the current data set, built on first use.
+    pub hosts_cache: Option<HostsCache>,
+    /// `/rest/asset` rows `(row, usable, manageable)` of the current data set.
+    pub lists_cache: Option<ListsCache>,
     pub short_done: HashSet<u32>,
+}
+
+/// The `/rest/hosts` rows of a data set.
+pub(crate) type HostsCache = (
+    Arc<ScData>,
+    Arc<Vec<serde_json::Map<String, serde_json::Value>>>,
+);
+
+/// The asset-list rows of a data set.
+pub(crate) type ListsCache = (
+    Arc<ScData>,
+    Arc<Vec<(serde_json::Map<String, serde_json::Value>, bool, bool)>>,
+);
+
+/// An analysis query's result, kept while its data set is current.
+#[derive(Clone)]
+pub(crate) struct CachedQuery {
+    /// Source type, tool, filters and sort of the request.
+    pub key: String,
+    /// The data set it was computed on (a mutation replaces it).
+    pub data: Arc<ScData>,
+    /// The rows, in answer order.
+    pub rows: Arc<QueryRows>,
+    /// `matchingDataElementCount`.
+    pub mdec: String,
+}
+
+/// Where a cached query's rows live.
+pub(crate) enum QueryRows {
+    /// Indices into the data set's `cumulative`/`patched` rows (or the file `sumip` rows).
+    Indices(Vec<u32>),
+    /// Rows made for the query (`sumip` derived from `vulndetails`).
+    Owned(Vec<serde_json::Value>),
 }
 
 /// The SC product: options plus state.
@@ -252,7 +293,8 @@ pub(crate) fn parse_version(v: &str) -> (u32, u32, u32) {
 }
 
 impl ScService {
-    /// A service; file-backed data sets are loaded now, generated ones on first use.
+    /// A service with its data set built now (file-backed or generated), so that no client
+    /// request pays for building it (a benchmark would time the simulator, not the client).
     pub(crate) fn new(opts: ScOptions, seed: u64, anchor_ms: i64) -> Result<ScService, String> {
         let data = if opts.vulndetails_file.is_some() || opts.sumip_file.is_some() {
             Some(Arc::new(ScData::build(
@@ -263,7 +305,10 @@ impl ScService {
                 opts.sumip_file.as_deref(),
             )?))
         } else {
-            None
+            Some(Arc::new(
+                ScData::build(seed, opts.hosts, anchor_ms, None, None)
+                    .unwrap_or_else(|_| ScData::empty(seed, anchor_ms)),
+            ))
         };
         let asset_file = match &opts.asset_lists_file {
             Some(p) => Some(load_asset_lists(p)?),
@@ -285,6 +330,9 @@ impl ScService {
                 logins: 0,
                 mutations: 0,
                 analysis_requests: 0,
+                query_cache: Vec::new(),
+                hosts_cache: None,
+                lists_cache: None,
                 short_done: HashSet::new(),
             }),
         })
