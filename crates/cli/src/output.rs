@@ -651,13 +651,8 @@ pub fn correlation(c: &tenax_sync::CorrelationSummary) -> std::io::Result<()> {
     writeln!(
         w,
         "correlated: {} records into {} unified assets ({} seen by more than one source), {} \
-         conflicting links refused; {} assets and {} findings re-linked",
-        c.records,
-        c.unified,
-        c.multi_source,
-        c.conflicts,
-        c.write.assets_changed,
-        c.write.findings_changed
+         conflicting links refused; {} records re-linked",
+        c.records, c.unified, c.multi_source, c.conflicts, c.write.assets_changed
     )?;
     w.flush()
 }

@@ -157,8 +157,8 @@ pub trait Store: Send {
         f: &mut dyn FnMut(tenax_model::Asset, serde_json::Value) -> Result<()>,
     ) -> Result<()>;
 
-    /// Stores a correlation in one transaction: each record's unified id (on the asset and on
-    /// all its findings) and the links between records, replacing the previous links.
+    /// Stores a correlation in one transaction: each record's unified id (its findings read
+    /// their asset's) and the links between records, replacing the previous links.
     /// Assignments of unknown assets are ignored.
     fn apply_correlation(
         &mut self,

@@ -380,10 +380,9 @@ pub struct UnifiedLink {
 /// What storing a correlation changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CorrelationWrite {
-    /// Assets whose unified id changed.
+    /// Assets whose unified id changed (their findings follow: a finding's unified asset is
+    /// its asset's).
     pub assets_changed: u64,
-    /// Findings whose unified asset id changed.
-    pub findings_changed: u64,
     /// Links stored.
     pub links: u64,
 }

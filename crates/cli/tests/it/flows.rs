@@ -391,7 +391,7 @@ async fn sim_write_config_then_check_and_sync_both_products() {
     let o = c.run(&["correlate", "--db", &db]).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("0 assets and 0 findings re-linked"),
+        stdout(&o).contains("; 0 records re-linked"),
         "{}",
         stdout(&o)
     );

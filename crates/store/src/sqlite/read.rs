@@ -18,7 +18,11 @@ use crate::{
 };
 
 /// Columns read for a finding, in [`finding_from`] order.
-const FINDING_SELECT: &str = "source, id, kind, asset_id, unified_asset_id, plugin_id, \
+/// A finding's unified asset is its asset's (correlation writes only the assets), else what
+/// the finding was stored with.
+const FINDING_SELECT: &str = "source, id, kind, asset_id, coalesce((SELECT a.unified_id \
+    FROM assets a WHERE a.source = findings.source AND a.id = findings.asset_id), \
+    unified_asset_id), plugin_id, \
     plugin_name, plugin_family, severity, state, port, protocol, service, cves, \
     cvss3_base_score, cvss2_base_score, vpr_score, first_found, last_found, last_fixed, \
     hostname, ipv4, synopsis, solution, output";
@@ -221,7 +225,10 @@ fn finding_where(filter: &FindingFilter) -> Result<Where> {
         w.term("run_id = ?", r.0);
     }
     if let Some(u) = &filter.unified_asset_id {
-        w.term("unified_asset_id = ?", u.clone());
+        w.term(
+            "(source, asset_id) IN (SELECT source, id FROM assets WHERE unified_id = ?)",
+            u.clone(),
+        );
     }
     Ok(w)
 }

@@ -861,13 +861,8 @@ pub(super) fn apply_correlation(
             "UPDATE assets SET unified_id = ?3 WHERE source = ?1 AND id = ?2 \
              AND unified_id IS NOT ?3",
         )?;
-        let mut findings = tx.prepare_cached(
-            "UPDATE findings SET unified_asset_id = ?3 WHERE asset_id = ?2 AND source = ?1 \
-             AND unified_asset_id IS NOT ?3",
-        )?;
         for a in assignments {
             out.assets_changed += asset.execute(params![a.source, a.id, a.unified_id])? as u64;
-            out.findings_changed += findings.execute(params![a.source, a.id, a.unified_id])? as u64;
         }
         tx.execute("DELETE FROM unified_links", [])?;
         let mut link = tx.prepare_cached(

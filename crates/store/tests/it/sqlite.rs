@@ -62,7 +62,12 @@ fn reopening_a_file_keeps_everything() {
         store.schema_version().expect("version"),
         SqliteStore::SCHEMA_VERSION
     );
-    assert_eq!(all_findings(&store), vec![finding.clone()]);
+    // A finding's unified asset is its asset's.
+    let expected = tenax_model::Finding {
+        unified_asset_id: asset.unified_id.clone(),
+        ..finding.clone()
+    };
+    assert_eq!(all_findings(&store), vec![expected]);
     assert_eq!(
         store.count_assets(&AssetFilter::default()).expect("count"),
         1
