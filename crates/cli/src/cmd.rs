@@ -346,8 +346,17 @@ async fn sync(
         .iter()
         .any(|s| s.assets.stored + s.findings.stored > 0)
     {
-        let c = tenax_sync::correlate_store(store.as_mut())
-            .map_err(|e| Failure::fatal(format!("correlation: {e}")))?;
+        // On a runtime worker, whose allocator arena holds the memory the sync's parsing just
+        // freed: run on this thread, the correlation would add its memory on top (peak RSS).
+        let (back, c) = tokio::spawn(async move {
+            let mut store = store;
+            let c = tenax_sync::correlate_store(store.as_mut());
+            (store, c)
+        })
+        .await
+        .map_err(|e| Failure::fatal(format!("correlation: {e}")))?;
+        drop(back); // closing checkpoints the WAL
+        let c = c.map_err(|e| Failure::fatal(format!("correlation: {e}")))?;
         if !cli.quiet {
             output::correlation(&c).map_err(io_failure)?;
         }

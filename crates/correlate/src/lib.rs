@@ -219,40 +219,47 @@ pub fn correlate(nodes: &[Node<'_>], previous: &BTreeMap<AssetKey, String>) -> C
     let keys: Vec<AssetKey> = by_key.keys().cloned().collect();
     let nodes: Vec<&Node<'_>> = by_key.values().copied().collect();
 
-    // Evidence → the records carrying it.
-    let mut postings: BTreeMap<Evidence, BTreeSet<usize>> = BTreeMap::new();
+    // Evidence → the records carrying it: one sorted list of (evidence, record), grouped
+    // (a map of sets per piece of evidence costs several times the memory).
+    let mut carried: Vec<(Evidence, usize)> = Vec::new();
     for (i, n) in nodes.iter().enumerate() {
         if n.asset.deleted_at.is_some() {
             continue;
         }
-        for e in evidence_of(n) {
-            postings.entry(e).or_default().insert(i);
-        }
+        carried.extend(evidence_of(n).into_iter().map(|e| (e, i)));
     }
-    // Evidence carried by two records of one source cannot tell devices apart: drop it.
-    postings.retain(|_, members| {
+    carried.sort_unstable();
+    carried.dedup();
+    let mut ordered: Vec<(Evidence, Vec<usize>)> = Vec::new();
+    let mut rest = carried.as_slice();
+    while let Some((e, _)) = rest.first() {
+        let n = rest.iter().take_while(|(x, _)| x == e).count();
+        let members: Vec<usize> = rest[..n].iter().map(|(_, i)| *i).collect();
+        // Evidence carried by two records of one source cannot tell devices apart: dropped.
         let mut seen = BTreeSet::new();
-        members.iter().all(|&i| seen.insert(&keys[i].source)) && members.len() > 1
-    });
-    let mut ordered: Vec<(&Evidence, &BTreeSet<usize>)> = postings.iter().collect();
-    ordered.sort_by(|a, b| b.0.strength().cmp(&a.0.strength()).then(a.0.cmp(b.0)));
+        if members.len() > 1 && members.iter().all(|&i| seen.insert(&keys[i].source)) {
+            ordered.push((e.clone(), members));
+        }
+        rest = &rest[n..];
+    }
+    drop(carried);
+    ordered.sort_by(|a, b| b.0.strength().cmp(&a.0.strength()).then(a.0.cmp(&b.0)));
 
     let mut uf = UnionFind::new(&keys);
     let mut conflicts = Vec::new();
     let mut pair_evidence: BTreeMap<(usize, usize), Vec<Evidence>> = BTreeMap::new();
     for (e, members) in &ordered {
-        let members: Vec<usize> = members.iter().copied().collect();
         for (x, &a) in members.iter().enumerate() {
             for &b in &members[x + 1..] {
                 match uf.union(a, b) {
                     Ok(()) => pair_evidence
                         .entry((a.min(b), a.max(b)))
                         .or_default()
-                        .push((*e).clone()),
+                        .push(e.clone()),
                     Err(source) => conflicts.push(Conflict {
                         a: keys[a.min(b)].clone(),
                         b: keys[a.max(b)].clone(),
-                        evidence: (*e).clone(),
+                        evidence: e.clone(),
                         source,
                     }),
                 }

@@ -149,12 +149,13 @@ pub trait Store: Send {
         now: Timestamp,
     ) -> Result<Vec<RemediationStat>>;
 
-    /// Streams assets matching a filter with their raw source JSON (JSON `null` when none),
-    /// ordered by `(source, id)`: what correlation reads its strong identifiers from.
+    /// Streams assets matching a filter with their raw source JSON text (`None` when none),
+    /// ordered by `(source, id)`: what correlation reads its strong identifiers from (parsing
+    /// only the fields it needs).
     fn for_each_asset_raw(
         &self,
         filter: &AssetFilter,
-        f: &mut dyn FnMut(tenax_model::Asset, serde_json::Value) -> Result<()>,
+        f: &mut dyn FnMut(tenax_model::Asset, Option<&str>) -> Result<()>,
     ) -> Result<()>;
 
     /// Stores a correlation in one transaction: each record's unified id (its findings read

@@ -341,7 +341,7 @@ impl Store for SqliteStore {
     fn for_each_asset_raw(
         &self,
         filter: &AssetFilter,
-        f: &mut dyn FnMut(tenax_model::Asset, serde_json::Value) -> Result<()>,
+        f: &mut dyn FnMut(tenax_model::Asset, Option<&str>) -> Result<()>,
     ) -> Result<()> {
         read::for_each_asset_raw(&self.conn, filter, f)
     }

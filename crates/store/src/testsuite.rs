@@ -2225,6 +2225,8 @@ pub fn correlation_is_stored(store: &mut dyn Store) {
     let mut raws = Vec::new();
     store
         .for_each_asset_raw(&AssetFilter::default(), &mut |a, raw| {
+            let raw: serde_json::Value =
+                serde_json::from_str(raw.expect("raw kept")).expect("raw is JSON");
             raws.push((a.id, raw["record"]["id"].clone()));
             Ok(())
         })

@@ -37,8 +37,20 @@ pub fn correlate_store(store: &mut dyn Store) -> Result<CorrelationSummary, tena
         if let Some(u) = &a.unified_id {
             previous.insert(AssetKey::of(&a), u.clone());
         }
-        strong.push(strong_ids(a.kind, &raw));
-        assets.push(a);
+        strong.push(raw.map_or_else(Vec::new, |r| strong_ids_of_text(a.kind, r)));
+        // Only what correlation reads: a record kept for each asset of every source.
+        assets.push(Asset {
+            source: a.source,
+            kind: a.kind,
+            id: a.id,
+            name: a.name,
+            hostnames: a.hostnames,
+            fqdns: a.fqdns,
+            ipv4s: a.ipv4s,
+            macs: a.macs,
+            deleted_at: a.deleted_at,
+            ..Asset::default()
+        });
         Ok(())
     })?;
     let nodes: Vec<Node<'_>> = assets
@@ -84,6 +96,39 @@ pub fn correlate_store(store: &mut dyn Store) -> Result<CorrelationSummary, tena
         conflicts: c.conflicts.len() as u64,
         write,
     })
+}
+
+/// The identifier fields of a raw asset record, parsed without building the rest.
+#[derive(Debug, Default, serde::Deserialize)]
+struct IdFields {
+    #[serde(default)]
+    agent_uuid: Value,
+    #[serde(default)]
+    tenable_uuid: Value,
+    #[serde(default)]
+    bios_uuid: Value,
+    #[serde(default, rename = "hostUUID")]
+    host_uuid: Value,
+    #[serde(default)]
+    uuid: Value,
+    #[serde(default, rename = "tenableUUID")]
+    tenable_uuid_sc: Value,
+}
+
+/// [`strong_ids`] from the raw text; an unreadable record has none.
+pub fn strong_ids_of_text(kind: Option<SourceKind>, raw: &str) -> Vec<StrongId> {
+    let Ok(f) = serde_json::from_str::<IdFields>(raw) else {
+        return Vec::new();
+    };
+    let v = serde_json::json!({
+        "agent_uuid": f.agent_uuid,
+        "tenable_uuid": f.tenable_uuid,
+        "bios_uuid": f.bios_uuid,
+        "hostUUID": f.host_uuid,
+        "uuid": f.uuid,
+        "tenableUUID": f.tenable_uuid_sc,
+    });
+    strong_ids(kind, &v)
 }
 
 /// The strong identifiers a product's raw asset record carries: VM `agent_uuid`,
@@ -153,5 +198,10 @@ mod tests {
         );
         assert!(strong_ids(Some(SourceKind::Ot), &json!({"id": "x"})).is_empty());
         assert!(strong_ids(None, &Value::Null).is_empty());
+        assert_eq!(
+            strong_ids_of_text(Some(SourceKind::Vm), &vm.to_string()),
+            strong_ids(Some(SourceKind::Vm), &vm)
+        );
+        assert!(strong_ids_of_text(Some(SourceKind::Vm), "not json").is_empty());
     }
 }

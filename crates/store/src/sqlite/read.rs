@@ -800,7 +800,7 @@ pub(super) fn raw_event(
 pub(super) fn for_each_asset_raw(
     conn: &Connection,
     filter: &AssetFilter,
-    f: &mut dyn FnMut(Asset, serde_json::Value) -> Result<()>,
+    f: &mut dyn FnMut(Asset, Option<&str>) -> Result<()>,
 ) -> Result<()> {
     let mut w = asset_where(filter);
     let sql = format!(
@@ -812,9 +812,22 @@ pub(super) fn for_each_asset_raw(
     let mut rows = stmt.query(params_from_iter(&w.params))?;
     while let Some(row) = rows.next()? {
         let a = asset_from(row)?;
-        let what = format!("raw of {}/{}", a.source, a.id);
-        let raw = raw_from(col(row, 20, "assets")?, None, "assets", &what)?;
-        f(a, raw)?;
+        let text = match col(row, 20, "assets")? {
+            ValueRef::Blob(b) => Some(decompress(b, None).map_err(|reason| {
+                corrupt("assets", format!("raw of {}/{}: {reason}", a.source, a.id))
+            })?),
+            _ => None,
+        };
+        let text = match &text {
+            Some(t) => Some(std::str::from_utf8(t).map_err(|_| {
+                corrupt(
+                    "assets",
+                    format!("raw of {}/{} is not UTF-8", a.source, a.id),
+                )
+            })?),
+            None => None,
+        };
+        f(a, text)?;
     }
     Ok(())
 }
