@@ -94,23 +94,25 @@ Store size: ~$AVG bytes per finding (normalized columns + compressed raw JSON, W
 
 tenax / pyTenable: **${SC_RATIO}×** findings/s (bar: ≥ 5× while storing; peak RSS ≤ 150 MB).
 
-## Where tenax's time goes (perf, 198k findings, 2026-11-22)
+## Where tenax's time goes (perf, 198k VM findings, 2026-11-22)
 
-About 51 µs of CPU per finding, on two cores shared with the simulator:
+About 50 µs of CPU per VM finding, spread thin, on two cores shared with the simulator:
 
 | part | share | notes |
 |---|---|---|
-| SQLite writer thread | ~45% | lookup by natural key, row insert + 5 index entries, WAL frames at commit |
-| download, split, parse, map | ~33% | JSON-array splitter, serde (8.5 µs per 3.5 KB finding), copy of each raw record |
+| SQLite writer thread | ~40% | lookup by natural key, row insert + 5 index entries, WAL frames at commit |
+| download, split, parse, map | ~35% | JSON-array splitter (~9%), serde (~12 µs per 3.5 KB finding), copy of each raw record |
 | LZ4 of the raw JSON (per-plugin dictionary) | ~13% | on its own thread |
-| background WAL checkpoint | ~5% | every 10,000 committed rows |
-| kernel | ~20% of wall | 1.4 GB written for a 340 MB database (WAL, then the database file) |
+| background WAL checkpoint | ~4% | every 10,000 committed rows |
+| correlation after the sync | ~0.8 s | every stored asset of every source (20,000 here) |
 
-The bar (≥ 5× pyTenable while storing) means ~10 µs of CPU per finding here; parsing alone is
-8.5 µs, so the remaining levers are structural: store plugin text (synopsis, solution) once per
-plugin instead of per finding, an LZ4 encoder that keeps one prepared table per dictionary, fewer
-secondary indexes written during a bulk load (build them after a full sync), larger transactions.
-Tried and dropped: mimalloc (RSS over 150 MB), fat LTO (no gain), sonic-rs (slower here),
-insert-first without lookup (no gain), bigger batches (RSS at the limit).
+The bar (≥ 5× pyTenable while storing) needs ~20 µs of CPU per finding in all, simulator
+included: a 2.5× cut with no single part above 40%. Tried this session and dropped: storing the
+repeated `plugin` member of each raw record once (−100 bytes a row, CPU unchanged: the locator
+scan and hash cost what LZ4 saved). Earlier: mimalloc (RSS over 150 MB), fat LTO (no gain),
+sonic-rs (slower here), insert-first without lookup (no gain), bigger batches (RSS at the limit).
+Left to try: one pass for splitting and parsing (the splitter re-scans every byte serde reads),
+secondary indexes built after a first full load, SC pages fetched ahead while the previous one
+is parsed.
 MD
 cat BENCHMARKS.md
