@@ -52,12 +52,13 @@ T_RATE=$(python3 -c "print(round($T_STORED/$T_SECS))")
 P_RATE=$(python3 -c "print(round($P_COUNT/$P_SECS))")
 RATIO=$(python3 -c "print(round($T_RATE/$P_RATE, 1))")
 
-# Security Center: tenax sync (cumulative + patched vulndetails, hosts, asset lists) vs
+# Security Center, into its own fresh SQLite file: tenax sync (cumulative + patched vulndetails,
+# hosts, asset lists) vs
 # pyTenable's analysis.vulns(tool='vulndetails') over cumulative + patched.
 /usr/bin/time -f '%e %M' -o "$WORK/tenax-sc.time" \
-  $TENAX --config "$WORK/tenax.toml" --db "sqlite://$WORK/bench.db" --no-progress -q sync sim-sc
+  $TENAX --config "$WORK/tenax.toml" --db "sqlite://$WORK/bench-sc.db" --no-progress -q sync sim-sc
 read -r TS_SECS TS_RSS <"$WORK/tenax-sc.time"
-TS_STORED=$($TENAX --db "sqlite://$WORK/bench.db" runs --source sim-sc --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["findings"]["stored"])')
+TS_STORED=$($TENAX --db "sqlite://$WORK/bench-sc.db" runs --source sim-sc --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["findings"]["stored"])')
 /usr/bin/time -f '%e %M' -o "$WORK/py-sc.time" \
   python3 scripts/bench_pytenable_sc.py "$URL" "$SC_AK" "$SC_SK" >"$WORK/py-sc.out"
 read -r PS_SECS PS_RSS <"$WORK/py-sc.time"
