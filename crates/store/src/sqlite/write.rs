@@ -143,23 +143,26 @@ fn finding_sql() -> &'static FindingSql {
 /// `INSERT … ON CONFLICT (source, id) DO UPDATE` of every asset column but the key.
 fn asset_upsert_sql() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
-    SQL.get_or_init(|| {
-        let cols = ASSET_COLUMNS;
-        let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-        let updates: Vec<String> = cols
-            .iter()
-            .filter(|c| !matches!(**c, "source" | "id"))
-            .map(|c| format!("{c} = excluded.{c}"))
-            .collect();
-        format!(
-            "INSERT INTO assets ({}, first_run_id) VALUES ({}, ?{}) \
-             ON CONFLICT (source, id) DO UPDATE SET {}",
-            cols.join(", "),
-            marks.join(", "),
-            position(cols, "run_id"),
-            updates.join(", ")
-        )
-    })
+    SQL.get_or_init(|| upsert_sql("assets", ASSET_COLUMNS))
+}
+
+/// `INSERT INTO table (cols…, first_run_id) … ON CONFLICT (source, id) DO UPDATE` of every
+/// column but the key; `first_run_id` takes `run_id`'s value on insert and is never updated.
+fn upsert_sql(table: &str, cols: &[&str]) -> String {
+    let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+    let updates: Vec<String> = cols
+        .iter()
+        .filter(|c| !matches!(**c, "source" | "id"))
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    format!(
+        "INSERT INTO {table} ({}, first_run_id) VALUES ({}, ?{}) \
+         ON CONFLICT (source, id) DO UPDATE SET {}",
+        cols.join(", "),
+        marks.join(", "),
+        position(cols, "run_id"),
+        updates.join(", ")
+    )
 }
 
 /// 1-based position of `name` in `cols` (0 if absent, which no caller passes).
@@ -793,23 +796,7 @@ const EVENT_COLUMNS: &[&str] = &[
 /// are few next to findings (a policy hit each), so the plain upsert is fast enough.
 fn event_upsert_sql() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
-    SQL.get_or_init(|| {
-        let cols = EVENT_COLUMNS;
-        let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-        let updates: Vec<String> = cols
-            .iter()
-            .filter(|c| !matches!(**c, "source" | "id"))
-            .map(|c| format!("{c} = excluded.{c}"))
-            .collect();
-        format!(
-            "INSERT INTO events ({}, first_run_id) VALUES ({}, ?{}) \
-             ON CONFLICT (source, id) DO UPDATE SET {}",
-            cols.join(", "),
-            marks.join(", "),
-            position(cols, "run_id"),
-            updates.join(", ")
-        )
-    })
+    SQL.get_or_init(|| upsert_sql("events", EVENT_COLUMNS))
 }
 
 fn write_events(tx: &Connection, run: RunId, now: &Value, rows: &[EventRow]) -> Result<()> {
