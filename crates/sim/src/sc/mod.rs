@@ -127,6 +127,9 @@ pub struct ScHost {
     pub cumulative: u64,
     /// Its `vulndetails` rows of `sourceType: patched`.
     pub patched: u64,
+    /// The physical device it is, in the device model every product shares (correlation
+    /// ground truth: the VM asset of the same device is the same machine).
+    pub device: u64,
 }
 
 /// What [`crate::Sim::sc_move_host`] changed.
@@ -413,6 +416,7 @@ impl ScService {
                     asset_lists: lists.get(&(h.repo, h.ip)).cloned().unwrap_or_default(),
                     cumulative,
                     patched,
+                    device: u64::from(h.dev),
                 }
             })
             .collect()

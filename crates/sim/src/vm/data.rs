@@ -271,6 +271,10 @@ impl VmData {
         for i in 0..self.asset_len() {
             let a = self.asset_view(i);
             t.assets += 1;
+            if self.file_assets.is_none() {
+                // Generated asset `i` is device `i` of the shared device model.
+                t.asset_devices.push((self.asset_id(i), i as u64));
+            }
             if a.deleted_at == 0 && a.terminated_at == 0 {
                 t.live_assets += 1;
                 t.asset_ids.push(self.asset_id(i));

@@ -96,6 +96,9 @@ pub struct VmTruth {
     pub asset_ids: Vec<String>,
     /// Ids of the removed (deleted or terminated) assets.
     pub deleted_asset_ids: Vec<String>,
+    /// `(asset id, device)` of every generated asset: the physical device it is, in the
+    /// device model every product shares (correlation ground truth). Empty for file data.
+    pub asset_devices: Vec<(String, u64)>,
 }
 
 /// What one [`crate::Sim::vm_mutate`] call changed (all at the same "now").

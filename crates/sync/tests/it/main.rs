@@ -1,6 +1,7 @@
 //! The sync engine against the simulator: exact counts, incremental changes, faults,
 //! partial runs and checkpoints.
 
+mod correlation;
 mod history;
 mod ot;
 mod vm;
