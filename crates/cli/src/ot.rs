@@ -54,7 +54,7 @@ pub async fn run(cmd: &OtCmd) -> Result<u8, Failure> {
                 ca_file: a.ca_file.clone(),
                 server_cert_sha256: a.server_cert_sha256.clone(),
                 insecure: a.insecure,
-                proxy: a.proxy.clone(),
+                proxy: a.proxy.as_deref().map(Into::into),
             };
             match enroll::create_robot(&req).await {
                 Ok(line) => {

@@ -58,7 +58,7 @@ pub struct OtConfig {
     pub server_cert_sha256: Option<String>,
     /// HTTP proxy URL (HTTPS goes through it with CONNECT; mutual TLS stays end to end).
     #[serde(default)]
-    pub proxy: Option<String>,
+    pub proxy: Option<tenax_source::http::ProxyUrl>,
     /// Timeout of one request, seconds. Default 300.
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
@@ -192,7 +192,7 @@ impl OtConfig {
                 timeout: Duration::from_secs(self.timeout_secs),
                 verify_ssl: self.verify_ssl,
                 ca_file: self.ca_file.clone(),
-                proxy: self.proxy.clone(),
+                proxy: self.proxy.as_ref().map(|p| p.0.clone()),
                 ..HttpOptions::default()
             },
             page_size: self.page_size,

@@ -185,7 +185,7 @@ pub struct RobotRequest {
     /// Or do not verify the appliance (loudly warned).
     pub insecure: bool,
     /// HTTP proxy.
-    pub proxy: Option<String>,
+    pub proxy: Option<tenax_source::http::ProxyUrl>,
 }
 
 /// Registers the robot (`POST {url}/v1/robots` with `{"name", "role", "cert"}`) and, with a
@@ -251,7 +251,7 @@ pub async fn create_robot(r: &RobotRequest) -> Result<String> {
     );
     let http = HttpOptions {
         timeout: Duration::from_secs(60),
-        proxy: r.proxy.clone(),
+        proxy: r.proxy.as_ref().map(|p| p.0.clone()),
         ..HttpOptions::default()
     };
     if r.insecure {

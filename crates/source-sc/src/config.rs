@@ -48,7 +48,7 @@ pub struct ScConfig {
     pub server_cert_sha256: Option<String>,
     /// HTTP(S) proxy URL.
     #[serde(default)]
-    pub proxy: Option<String>,
+    pub proxy: Option<tenax_source::http::ProxyUrl>,
     /// Timeout of one request (one analysis page is one request), seconds. Default 300.
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
@@ -141,7 +141,7 @@ impl ScConfig {
                 timeout: Duration::from_secs(self.timeout_secs),
                 verify_ssl: self.verify_ssl,
                 ca_file: self.ca_file.clone(),
-                proxy: self.proxy.clone(),
+                proxy: self.proxy.as_ref().map(|p| p.0.clone()),
                 ..HttpOptions::default()
             },
             page_size: self.page_size,

@@ -34,7 +34,7 @@ pub struct VmConfig {
     pub server_cert_sha256: Option<String>,
     /// HTTP(S) proxy URL.
     #[serde(default)]
-    pub proxy: Option<String>,
+    pub proxy: Option<tenax_source::http::ProxyUrl>,
     /// Timeout of one request (a chunk download is one request), seconds. Default 300.
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
@@ -187,7 +187,7 @@ impl VmConfig {
                 timeout: Duration::from_secs(self.timeout_secs),
                 verify_ssl: self.verify_ssl,
                 ca_file: self.ca_file.clone(),
-                proxy: self.proxy.clone(),
+                proxy: self.proxy.as_ref().map(|p| p.0.clone()),
                 ..HttpOptions::default()
             },
             num_assets: self.num_assets,

@@ -8,6 +8,31 @@ use reqwest::Url;
 
 use crate::SourceError;
 
+/// A proxy URL as configured (`http://user:password@host:port` allowed). `Debug` masks the
+/// password, so a config printed with `{:?}` does not show it.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct ProxyUrl(pub String);
+
+impl ProxyUrl {
+    /// The URL as configured.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ProxyUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", redact_url(&self.0))
+    }
+}
+
+impl From<&str> for ProxyUrl {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+}
+
 /// Connection options common to every source (`verify_ssl`, `ca_file`, `proxy`,
 /// `timeout_secs` in the config). `Debug` shows the proxy with its password masked.
 #[derive(Clone)]
@@ -172,6 +197,9 @@ mod tests {
         let d = format!("{o:?}");
         assert!(!d.contains("s3cret-pass"), "{d}");
         assert!(d.contains("user:***@proxy.corp:3128"), "{d}");
+        let p = ProxyUrl::from("http://u:hunter2@proxy:8080");
+        assert!(!format!("{p:?}").contains("hunter2"));
+        assert_eq!(p.as_str(), "http://u:hunter2@proxy:8080");
     }
 
     #[test]

@@ -225,6 +225,20 @@ mod tests {
         assert_eq!(vm.num_assets, 500);
     }
 
+    /// A proxy password in any source's config never shows in `Debug` output.
+    #[test]
+    fn debug_output_masks_proxy_passwords() {
+        let text = "[[sources]]\nname='a'\nkind='vm'\nproxy='http://me:pr0xy-pass@p:3128'\n\
+                    [[sources]]\nname='b'\nkind='sc'\nurl='https://sc.example.com'\n\
+                    api_keys='${SC_KEYS}'\nproxy='http://me:pr0xy-pass@p:3128'\n\
+                    [[sources]]\nname='c'\nkind='ot'\nurl='https://10.0.0.1'\n\
+                    api_key='${OT_KEY}'\nproxy='http://me:pr0xy-pass@p:3128'\n";
+        let c = Config::parse(text, "t.toml").unwrap();
+        let d = format!("{c:?}");
+        assert!(!d.contains("pr0xy-pass"), "{d}");
+        assert_eq!(d.matches("me:***@p:3128").count(), 3, "{d}");
+    }
+
     #[test]
     fn parses_an_sc_source() {
         let c = Config::parse(

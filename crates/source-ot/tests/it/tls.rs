@@ -310,7 +310,7 @@ async fn robot_mutual_tls_runs_end_to_end_through_a_connect_proxy() {
     let (proxy, targets, task) = connect_proxy().await;
     for pinned in [true, false] {
         let mut c = robot_cfg(&app.url(), &cert, &key);
-        c.proxy = Some(proxy.clone());
+        c.proxy = Some(tenax_source::http::ProxyUrl(proxy.clone()));
         if pinned {
             c.server_cert_sha256 = Some(server.fingerprint().to_string());
         } else {

@@ -544,7 +544,7 @@ async fn mutual_tls_sync_through_a_connect_proxy() {
     register(&e, &ca, "robot1", &cert, &key).await;
     let (proxy, targets, task) = connect_proxy().await;
     let mut c = robot_cfg(&e, &ca, "robot1", &cert, &key);
-    c.proxy = Some(proxy);
+    c.proxy = Some(tenax_source::http::ProxyUrl(proxy));
     let truth = e.sim.ot_truth();
     let r = e.sync(&source(&c).unwrap(), false).await;
     task.abort();
