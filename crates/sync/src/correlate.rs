@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::Deserialize;
 use serde_json::Value;
 use tenax_correlate::{AssetKey, Node, StrongId, correlate};
 use tenax_model::{Asset, SourceKind};
@@ -99,7 +100,7 @@ pub fn correlate_store(store: &mut dyn Store) -> Result<CorrelationSummary, tena
 }
 
 /// The identifier fields of a raw asset record, parsed without building the rest.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct IdFields {
     #[serde(default)]
     agent_uuid: Value,
@@ -115,61 +116,53 @@ struct IdFields {
     tenable_uuid_sc: Value,
 }
 
-/// [`strong_ids`] from the raw text; an unreadable record has none.
+/// [`strong_ids`] from the raw text, parsing only the identifier fields; an unreadable
+/// record has none.
 pub fn strong_ids_of_text(kind: Option<SourceKind>, raw: &str) -> Vec<StrongId> {
-    let Ok(f) = serde_json::from_str::<IdFields>(raw) else {
-        return Vec::new();
-    };
-    let v = serde_json::json!({
-        "agent_uuid": f.agent_uuid,
-        "tenable_uuid": f.tenable_uuid,
-        "bios_uuid": f.bios_uuid,
-        "hostUUID": f.host_uuid,
-        "uuid": f.uuid,
-        "tenableUUID": f.tenable_uuid_sc,
-    });
-    strong_ids(kind, &v)
+    serde_json::from_str::<IdFields>(raw).map_or_else(|_| Vec::new(), |f| f.strong_ids(kind))
 }
 
 /// The strong identifiers a product's raw asset record carries: VM `agent_uuid`,
 /// `tenable_uuid` and `bios_uuid`; SC `hostUUID`, `uuid` (the agent's, or the host's on
 /// `/rest/hosts`) and `tenableUUID`. OT assets have none.
 pub fn strong_ids(kind: Option<SourceKind>, raw: &Value) -> Vec<StrongId> {
-    let strings = |v: &Value| -> Vec<String> {
-        match v {
-            Value::String(s) if !s.trim().is_empty() => vec![s.trim().to_owned()],
-            Value::Array(a) => a
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
-            _ => Vec::new(),
-        }
-    };
-    let mut out = Vec::new();
-    match kind {
-        Some(SourceKind::Vm) => {
-            for key in ["agent_uuid", "tenable_uuid"] {
-                out.extend(strings(&raw[key]).into_iter().map(StrongId::TenableUuid));
+    IdFields::deserialize(raw).map_or_else(|_| Vec::new(), |f| f.strong_ids(kind))
+}
+
+impl IdFields {
+    fn strong_ids(&self, kind: Option<SourceKind>) -> Vec<StrongId> {
+        let strings = |v: &Value| -> Vec<String> {
+            match v {
+                Value::String(s) if !s.trim().is_empty() => vec![s.trim().to_owned()],
+                Value::Array(a) => a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                _ => Vec::new(),
             }
-            out.extend(
-                strings(&raw["bios_uuid"])
-                    .into_iter()
-                    .map(StrongId::BiosUuid),
-            );
-        }
-        Some(SourceKind::Sc) => {
-            for key in ["hostUUID", "uuid", "tenableUUID"] {
-                out.extend(strings(&raw[key]).into_iter().map(StrongId::TenableUuid));
+        };
+        let mut out = Vec::new();
+        match kind {
+            Some(SourceKind::Vm) => {
+                for v in [&self.agent_uuid, &self.tenable_uuid] {
+                    out.extend(strings(v).into_iter().map(StrongId::TenableUuid));
+                }
+                out.extend(strings(&self.bios_uuid).into_iter().map(StrongId::BiosUuid));
             }
+            Some(SourceKind::Sc) => {
+                for v in [&self.host_uuid, &self.uuid, &self.tenable_uuid_sc] {
+                    out.extend(strings(v).into_iter().map(StrongId::TenableUuid));
+                }
+            }
+            _ => {}
         }
-        _ => {}
+        out.sort();
+        out.dedup();
+        out
     }
-    out.sort();
-    out.dedup();
-    out
 }
 
 #[cfg(test)]

@@ -51,7 +51,8 @@ async fn demo_syncs_the_simulator_and_findings_print_as_ndjson() {
     // All three products, OT through a robot registered by the demo (mutual TLS).
     assert_eq!(out.matches("succeeded").count(), 3, "{out}");
     assert!(
-        out.contains("robot `tenax-demo`") || out.contains("tenax-demo"),
+        out.contains("robot `tenax-demo` registered as ReaderRole")
+            && out.contains("read over mutual TLS works (assets are readable)"),
         "{out}"
     );
     assert!(out.contains("demo-ot"), "{out}");
