@@ -1113,6 +1113,7 @@ pub fn finding_filters(store: &mut dyn Store) {
             unified_asset_id: None,
             as_of: None,
             limit: None,
+            after: None,
         },
     ];
     let mut non_trivial = 0;
