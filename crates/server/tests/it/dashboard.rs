@@ -516,6 +516,40 @@ async fn dashboard_pages_render_in_headless_chromium() {
         "the unified view lists the device"
     );
 
+    // ---- assets, second page: the keyset cursor of the first page, as "Next page" links it
+    let first = get(&client, &base, "/api/v1/assets?limit=50").await;
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("more than 50 assets")
+        .to_owned();
+    let second = get(
+        &client,
+        &base,
+        &format!("/api/v1/assets?limit=50&cursor={}", urlencode(&cursor)),
+    )
+    .await;
+    let page = render(
+        &chromium,
+        &format!("{base}/#/assets?cursor={}", urlencode(&cursor)),
+        None,
+    )
+    .await;
+    page.assert_clean();
+    let rows = second["items"].as_array().unwrap();
+    assert_eq!(page.count("data-asset="), rows.len(), "the second page");
+    for a in rows {
+        let key = format!(
+            "{}/{}",
+            a["source"].as_str().unwrap(),
+            a["id"].as_str().unwrap()
+        );
+        assert!(
+            page.dom
+                .contains(&format!(r#"data-asset="{}""#, escape_attr(&key))),
+            "{key}"
+        );
+    }
+
     // ---- a unified asset with records from more than one product
     let unified = get(&client, &base, "/api/v1/unified-assets?limit=1000").await;
     let pick = unified["items"]
