@@ -149,11 +149,15 @@ async fn start_server_with(db: &Path, token: Option<&str>) -> Server {
     }
 }
 
-/// Where CI picks up artifacts: `$CARGO_TARGET_DIR`, else the workspace's `target/`.
+/// Where CI picks up artifacts: `$CARGO_TARGET_DIR` (relative to the workspace when
+/// relative), else the workspace's `target/`.
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
+        Some(dir) if dir.is_absolute() => dir,
+        Some(dir) => workspace.join(dir),
+        None => workspace.join("target"),
+    }
 }
 
 fn chromium() -> Option<PathBuf> {
