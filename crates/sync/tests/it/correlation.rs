@@ -10,7 +10,7 @@ use tenax_source_sc::ScConfig;
 use tenax_store::{AssetFilter, Store};
 use tenax_sync::{AnySource, SourceConfig, correlate_store};
 
-use crate::{Env, vm_source};
+use crate::vm_source;
 
 type Key = (String, String);
 type Pair = (Key, Key);
