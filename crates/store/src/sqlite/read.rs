@@ -277,7 +277,13 @@ fn count(conn: &Connection, table: &str, w: &Where) -> Result<u64> {
 pub(super) fn count_findings(conn: &Connection, filter: &FindingFilter) -> Result<u64> {
     if filter.as_of.is_some() {
         let mut n = 0u64;
-        for_each_finding(conn, filter, &mut |_| {
+        // Counts ignore the keyset position (and the limit).
+        let all = FindingFilter {
+            after: None,
+            limit: None,
+            ..filter.clone()
+        };
+        for_each_finding(conn, &all, &mut |_| {
             n += 1;
             Ok(())
         })?;
