@@ -3,7 +3,7 @@
 //! the aggregates over all findings read index entries only, except `top_cves` (the CVE lists
 //! live in the table rows), which callers cache under `data_version`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{Duration, NaiveDate};
 use rusqlite::types::{Value, ValueRef};
@@ -11,8 +11,8 @@ use rusqlite::{Connection, params, params_from_iter};
 use tenax_model::{Asset, Finding, FindingState, Severity, Timestamp};
 
 use super::codec::{
-    col, corrupt, count_from, kind_from, list_from, opt_text_from, severity_from, state_from,
-    text_from, ts_from,
+    col, corrupt, count_from, int_from, kind_from, list_from, opt_text_from, severity_from,
+    state_from, text_from, ts_from,
 };
 use super::read::{ASSET_SELECT, FINDING_SELECT, RUN_SELECT, Where, asset_from, finding_from};
 use crate::{
@@ -403,6 +403,10 @@ fn bucket_of_sql(v: ValueRef<'_>, b: &Buckets) -> i64 {
     }
 }
 
+/// The CVEs of most open findings. One pass over the open findings that name a CVE, counted
+/// here rather than by SQL: `json_each` with a `count(DISTINCT …)` per CVE made SQLite sort
+/// every (CVE, asset) pair through a temporary B-tree (seconds at a million findings); here
+/// assets and CVEs become numbers and the pairs one sorted vector.
 pub(super) fn top_cves(
     conn: &Connection,
     sources: &[String],
@@ -410,27 +414,77 @@ pub(super) fn top_cves(
 ) -> Result<Vec<CveCount>> {
     const T: &str = "findings";
     let mut w = Where::default();
-    w.any_of("f.source", sources.iter().map(|s| Value::Text(s.clone())));
-    w.terms.push("f.state != 'fixed'".to_owned());
-    w.terms.push("f.cves IS NOT NULL".to_owned());
-    let lim = w.limit(Some(limit as u64));
+    w.any_of("source", sources.iter().map(|s| Value::Text(s.clone())));
+    w.terms.push("state != 'fixed'".to_owned());
+    w.terms.push("cves IS NOT NULL".to_owned());
     let sql = format!(
-        "SELECT upper(j.value) AS cve, count(*) AS n, \
-         count(DISTINCT f.source || char(31) || f.asset_id), max(f.severity) \
-         FROM findings f, json_each(f.cves) j{} GROUP BY cve ORDER BY n DESC, cve{lim}",
+        "SELECT source, asset_id, severity, cves FROM findings{}",
         w.sql()
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params_from_iter(&w.params))?;
-    let mut out = Vec::new();
+    let mut assets: HashMap<Box<str>, u32> = HashMap::new();
+    // CVE → (number, findings, highest severity id).
+    let mut cves: HashMap<Box<str>, (u32, u64, i64)> = HashMap::new();
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
+    let mut key = String::new();
     while let Some(row) = rows.next()? {
-        out.push(CveCount {
-            cve: text_from(col(row, 0, T)?, T, "cves")?,
-            findings: count_from(col(row, 1, T)?, T, "count")?,
-            assets: count_from(col(row, 2, T)?, T, "assets")?,
-            max_severity: severity_from(col(row, 3, T)?, T, "severity")?,
-        });
+        key.clear();
+        key.push_str(&text_from(col(row, 0, T)?, T, "source")?);
+        key.push('\u{1f}');
+        key.push_str(&text_from(col(row, 1, T)?, T, "asset_id")?);
+        let next = assets.len() as u32;
+        let asset = match assets.get(key.as_str()) {
+            Some(&n) => n,
+            None => {
+                assets.insert(key.as_str().into(), next);
+                next
+            }
+        };
+        let severity = int_from(col(row, 2, T)?, T, "severity")?;
+        let list = text_from(col(row, 3, T)?, T, "cves")?;
+        let list: Vec<String> =
+            serde_json::from_str(&list).map_err(|e| corrupt(T, format!("cves: {e}")))?;
+        let mut seen: Vec<u32> = Vec::with_capacity(list.len());
+        for cve in list {
+            let cve = cve.trim().to_ascii_uppercase();
+            if cve.is_empty() {
+                continue;
+            }
+            let next = cves.len() as u32;
+            let entry = cves
+                .entry(cve.into_boxed_str())
+                .or_insert((next, 0, severity));
+            // A finding naming one CVE twice counts once.
+            if seen.contains(&entry.0) {
+                continue;
+            }
+            seen.push(entry.0);
+            entry.1 += 1;
+            entry.2 = entry.2.max(severity);
+            pairs.push((entry.0, asset));
+        }
     }
+    pairs.sort_unstable();
+    pairs.dedup();
+    let mut distinct_assets = vec![0u64; cves.len()];
+    for (cve, _) in &pairs {
+        distinct_assets[*cve as usize] += 1;
+    }
+    let mut out: Vec<CveCount> = cves
+        .into_iter()
+        .map(|(cve, (n, findings, sev))| {
+            Ok(CveCount {
+                cve: cve.into_string(),
+                findings,
+                assets: distinct_assets[n as usize],
+                max_severity: Severity::from_id(sev)
+                    .ok_or_else(|| corrupt(T, format!("severity: unknown severity id {sev}")))?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    out.sort_by(|a, b| b.findings.cmp(&a.findings).then_with(|| a.cve.cmp(&b.cve)));
+    out.truncate(limit);
     Ok(out)
 }
 
