@@ -5,9 +5,9 @@
 //! crate README.
 
 mod checkpointer;
-mod codec;
-mod read;
-mod write;
+pub(crate) mod codec;
+pub(crate) mod read;
+pub(crate) mod write;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -25,6 +25,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/sqlite/0002_events.sql")),
     (3, include_str!("../migrations/sqlite/0003_history.sql")),
     (4, include_str!("../migrations/sqlite/0004_unified.sql")),
+    (5, include_str!("../migrations/sqlite/0005_leases.sql")),
 ];
 
 /// `PRAGMA application_id` of a tenax database (`TNAX`).
@@ -376,6 +377,32 @@ impl Store for SqliteStore {
 
     fn integrity_check(&self) -> Result<()> {
         read::integrity_check(&self.conn)
+    }
+
+    fn acquire_lease(
+        &mut self,
+        source: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<crate::LeaseAttempt> {
+        write::acquire_lease(&mut self.conn, source, holder, ttl)
+    }
+
+    fn renew_lease(
+        &mut self,
+        source: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<Option<crate::Lease>> {
+        write::renew_lease(&self.conn, source, holder, ttl)
+    }
+
+    fn release_lease(&mut self, source: &str, holder: &str) -> Result<bool> {
+        write::release_lease(&self.conn, source, holder)
+    }
+
+    fn lease(&self, source: &str) -> Result<Option<crate::Lease>> {
+        read::lease(&self.conn, source)
     }
 }
 
