@@ -11,6 +11,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod copy;
 mod error;
 mod postgres;
 mod sqlite;

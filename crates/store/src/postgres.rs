@@ -10,7 +10,7 @@
 //! (`block_in_place`) when called from one, so callers may use the store from async code;
 //! a current-thread runtime cannot do that, and calls from one panic in the driver.
 
-mod codec;
+pub(crate) mod codec;
 mod read;
 mod write;
 
@@ -153,7 +153,7 @@ impl PgStore {
         })
     }
 
-    fn client(&self) -> Result<std::cell::RefMut<'_, Client>> {
+    pub(crate) fn client(&self) -> Result<std::cell::RefMut<'_, Client>> {
         let c = self.client.try_borrow_mut().map_err(|_| {
             Error::Config(
                 "the PostgreSQL store is busy streaming rows: a callback may not use it".to_owned(),

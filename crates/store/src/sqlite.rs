@@ -126,8 +126,7 @@ impl SqliteStore {
         Self::setup(conn, ":memory:".to_owned(), false)
     }
 
-    /// The writing connection (unit tests only).
-    #[cfg(test)]
+    /// The writing connection.
     pub(crate) fn connection(&self) -> &Connection {
         &self.conn
     }

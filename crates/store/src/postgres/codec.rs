@@ -73,6 +73,75 @@ pub(crate) fn map_text(map: &BTreeMap<String, String>) -> Result<Option<String>>
         .map_err(|e| Error::Config(format!("cannot encode a map as JSON: {e}")))
 }
 
+/// A decimal number given as text (`-12`, `34.0000000005`), sent as a binary NUMERIC (for
+/// binary `COPY`, which converts nothing).
+#[derive(Debug)]
+pub(crate) struct Numeric(pub(crate) String);
+
+impl postgres::types::ToSql for Numeric {
+    fn to_sql(
+        &self,
+        _ty: &postgres::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> std::result::Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>>
+    {
+        use bytes::BufMut;
+        let s = self.0.as_str();
+        let (neg, s) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+        if int.is_empty() && frac.is_empty()
+            || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+        {
+            return Err(format!("not a decimal number: `{}`", self.0).into());
+        }
+        // Base-10000 digits: the integer part padded left, the fraction padded right.
+        let int_pad = format!("{}{int}", "0".repeat((4 - int.len() % 4) % 4));
+        let frac_pad = format!("{frac}{}", "0".repeat((4 - frac.len() % 4) % 4));
+        let group = |c: &[u8]| -> i16 { c.iter().fold(0i16, |n, d| n * 10 + i16::from(d - b'0')) };
+        let mut digits: Vec<i16> = int_pad.as_bytes().chunks(4).map(group).collect();
+        let mut weight = i16::try_from(digits.len()).unwrap_or(i16::MAX) - 1;
+        digits.extend(frac_pad.as_bytes().chunks(4).map(group));
+        while digits.first() == Some(&0) {
+            digits.remove(0);
+            weight -= 1;
+        }
+        while digits.last() == Some(&0) {
+            digits.pop();
+        }
+        if digits.is_empty() {
+            weight = 0;
+        }
+        let ndigits = i16::try_from(digits.len()).map_err(|_| "number too long")?;
+        out.put_i16(ndigits);
+        out.put_i16(weight);
+        out.put_u16(if neg && !digits.is_empty() { 0x4000 } else { 0 });
+        out.put_u16(u16::try_from(frac.len()).map_err(|_| "fraction too long")?);
+        for d in digits {
+            out.put_i16(d);
+        }
+        Ok(postgres::types::IsNull::No)
+    }
+
+    fn accepts(ty: &postgres::types::Type) -> bool {
+        *ty == postgres::types::Type::NUMERIC
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+/// A timestamp as a binary NUMERIC.
+pub(crate) fn ts_numeric(ts: &Timestamp) -> Numeric {
+    Numeric(ts_text(ts))
+}
+
+/// An optional timestamp as a binary NUMERIC.
+pub(crate) fn opt_ts_numeric(ts: Option<&Timestamp>) -> Option<Numeric> {
+    ts.map(ts_numeric)
+}
+
 pub(crate) fn corrupt(table: &'static str, reason: String) -> Error {
     Error::Corrupt { table, reason }
 }

@@ -32,6 +32,8 @@ use crate::{
 /// The staging tables of this connection. Temporary: invisible to other sessions, emptied at
 /// every commit, gone with the connection.
 const STAGE_DDL: &str = "
+SET temp_buffers = '64MB';
+SET work_mem = '64MB';
 CREATE TEMP TABLE IF NOT EXISTS tenax_stage_findings (
     ord int4, id text, asset_id text, kind text, unified_asset_id text, plugin_id int8,
     severity int2, state text, port int8, protocol text, cves text[], cvss3_base_score float8,
@@ -45,6 +47,8 @@ CREATE TEMP TABLE IF NOT EXISTS tenax_stage_assets (
     vendor text, model text, firmware text, first_seen text, last_seen text, tags text,
     risk float8, deleted_at text, search text, raw bytea
 ) ON COMMIT DELETE ROWS;
+ALTER TABLE tenax_stage_findings ALTER COLUMN raw SET STORAGE EXTERNAL;
+ALTER TABLE tenax_stage_assets ALTER COLUMN raw SET STORAGE EXTERNAL;
 ";
 
 const STAGE_FINDING_TYPES: &[Type] = &[
@@ -610,6 +614,12 @@ pub(super) fn apply_correlation(
     links: &[crate::UnifiedLink],
 ) -> Result<crate::CorrelationWrite> {
     let mut tx = client.transaction()?;
+    // Collectors of different sources correlate at the end of their syncs: one at a time, so
+    // that one's links replace the other's instead of mixing with them.
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('tenax correlation ' || current_schema()))",
+        &[],
+    )?;
     let mut out = crate::CorrelationWrite::default();
     // Set-wise: the assignments as arrays, one UPDATE of the assets whose unified id changes.
     let sources: Vec<&str> = assignments.iter().map(|a| a.source.as_str()).collect();

@@ -8,5 +8,6 @@
 //! Every store gets a schema of its own (`search_path` in the URL's `options`), dropped at the
 //! end (kept with `TENAX_TEST_KEEP_DB=1`), so tests run in parallel without meeting.
 
+mod copy;
 mod harness;
 mod pg;
