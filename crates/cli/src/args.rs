@@ -91,6 +91,12 @@ pub enum Cmd {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// The store itself: `migrate` its schema, `copy` a SQLite store into PostgreSQL.
+    Db {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: DbCmd,
+    },
     /// Tenable OT Security robot enrollment: certificate generation, robot registration.
     Ot {
         /// What to do.

@@ -20,15 +20,38 @@ use tracing::{info, warn};
 /// Default time to live of a lease (`[store] lease_secs`).
 pub const DEFAULT_TTL: Duration = Duration::from_secs(120);
 
-/// Who holds a lease: `host:pid`.
-pub fn default_holder() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned());
-    format!("{host}:{}", std::process::id())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// Who holds a lease: `TENAX_LEASE_HOLDER` when set (collectors whose host names are not
+/// unique), else `host:pid`.
+pub fn default_holder() -> String {
+    match std::env::var("TENAX_LEASE_HOLDER") {
+        Ok(h) if !h.trim().is_empty() => h.trim().to_owned(),
+        _ => format!("{}:{}", hostname(), std::process::id()),
+    }
+}
+
+/// True when `holder` names a process of this host (`host:pid`) that no longer runs: its
+/// lease need not be waited for. Only where `/proc` tells (Linux); a reused pid just means
+/// waiting for the expiry.
+fn died_here(holder: &str) -> bool {
+    let Some((host, pid)) = holder.rsplit_once(':') else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    pid != std::process::id()
+        && host == hostname()
+        && std::path::Path::new("/proc/self").exists()
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// The outcome of [`acquire`].
@@ -73,6 +96,16 @@ pub fn acquire(
     on_lost: CancellationToken,
 ) -> tenax_store::Result<Acquired> {
     let lease = match store.acquire_lease(source, holder, ttl)? {
+        LeaseAttempt::Held(l) if died_here(&l.holder) => {
+            // Its holder was killed on this very host: take over now. Releasing in its name
+            // changes nothing if another process got there first.
+            warn!(source, dead = %l.holder, "The lease holder is gone; taking its lease over.");
+            store.release_lease(source, &l.holder)?;
+            match store.acquire_lease(source, holder, ttl)? {
+                LeaseAttempt::Held(l) => return Ok(Acquired::Busy(l)),
+                LeaseAttempt::Acquired(l) => l,
+            }
+        }
         LeaseAttempt::Held(l) => return Ok(Acquired::Busy(l)),
         LeaseAttempt::Acquired(l) => l,
     };

@@ -537,8 +537,10 @@ pub(super) fn remediation(
            count(*) FILTER (WHERE state <> 'fixed' AND {ff} \
                AND first_found < (CASE severity {} END)), \
            count(*) FILTER (WHERE state = 'fixed'), \
-           avg(CASE WHEN state = 'fixed' AND {ff} AND {lf} AND last_fixed >= first_found \
-               THEN last_fixed - first_found END)::float8 \
+           sum(CASE WHEN state = 'fixed' AND {ff} AND {lf} AND last_fixed >= first_found \
+               THEN last_fixed - first_found END)::text, \
+           count(CASE WHEN state = 'fixed' AND {ff} AND {lf} AND last_fixed >= first_found \
+               THEN 1 END) \
          FROM findings{} GROUP BY source, severity ORDER BY source, severity DESC",
         cutoffs.join(" "),
         w.sql()
@@ -555,10 +557,19 @@ pub(super) fn remediation(
             past_sla: c.count(3, "past_sla")?,
             sla_days: sla.for_severity(severity),
             fixed: c.count(4, "fixed")?,
-            mean_days_to_remediate: c.get::<Option<f64>>(5, "mttr")?.map(|ns| ns / DAY_NS),
+            mean_days_to_remediate: mean(c.get::<Option<&str>>(5, "mttr")?, c.get(6, "mttr")?)
+                .map(|ns| ns / DAY_NS),
         });
     }
     Ok(out)
+}
+
+/// The mean as SQLite's `avg` computes it over integers: the exact sum, then one division in
+/// floating point (so both backends give the same bits).
+fn mean(sum: Option<&str>, n: i64) -> Option<f64> {
+    let sum: i128 = sum?.parse().ok()?;
+    #[allow(clippy::cast_precision_loss)]
+    (n > 0).then(|| sum as f64 / n as f64)
 }
 
 fn finding_from(row: &Row) -> Result<Finding> {

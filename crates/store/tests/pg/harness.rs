@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 /// (`TENAX_SKIP_PG=1` and no server). Panics loudly otherwise.
 pub fn base_url() -> Option<&'static str> {
     static URL: OnceLock<Result<String, String>> = OnceLock::new();
-    match URL.get_or_init(find_server) {
+    match URL.get_or_init(|| off_runtime(find_server)) {
         Ok(url) => Some(url.as_str()),
         Err(why) => {
             let skip = std::env::var("TENAX_SKIP_PG").is_ok_and(|v| v == "1");
@@ -174,7 +174,14 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
+/// Runs `f` on a thread of its own: the blocking driver may not run on an async runtime's
+/// thread, and tests call these helpers from async tests too.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join().expect("helper thread"))
+}
+
 /// A schema of its own on the test server; dropped with the value.
+#[allow(dead_code)]
 pub struct Schema {
     pub name: String,
     pub url: String,
@@ -191,13 +198,15 @@ impl Schema {
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         );
-        let mut admin =
-            postgres::Client::connect(&base, postgres::NoTls).expect("admin connection");
-        admin
-            .batch_execute(&format!(
-                "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
-            ))
-            .expect("create schema");
+        off_runtime(|| {
+            let mut admin =
+                postgres::Client::connect(&base, postgres::NoTls).expect("admin connection");
+            admin
+                .batch_execute(&format!(
+                    "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
+                ))
+                .expect("create schema");
+        });
         let sep = if base.contains('?') { '&' } else { '?' };
         let url = format!("{base}{sep}options=-csearch_path%3D{name}");
         Some(Self { name, url, base })
@@ -210,8 +219,11 @@ impl Drop for Schema {
             eprintln!("kept schema {}", self.name);
             return;
         }
-        if let Ok(mut admin) = postgres::Client::connect(&self.base, postgres::NoTls) {
-            let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
-        }
+        off_runtime(|| {
+            if let Ok(mut admin) = postgres::Client::connect(&self.base, postgres::NoTls) {
+                let _ =
+                    admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+            }
+        });
     }
 }
