@@ -90,6 +90,10 @@ pub const CHECKS: &[(&str, Check)] = &[
         "leases_are_exclusive_and_expire",
         leases_are_exclusive_and_expire,
     ),
+    (
+        "times_order_as_times_not_as_text",
+        times_order_as_times_not_as_text,
+    ),
 ];
 
 /// Runs every check in [`CHECKS`], each on a fresh store from `open`.
@@ -2333,4 +2337,63 @@ pub fn leases_are_exclusive_and_expire(store: &mut dyn Store) {
     );
     assert_config_error(store.acquire_lease("", "x", long), "empty source");
     assert_config_error(store.acquire_lease("cloud", "", long), "empty holder");
+}
+
+/// Events and history entries are ordered by time as a time, whatever the number of digits
+/// (or the sign) of its stored form.
+pub fn times_order_as_times_not_as_text(store: &mut dyn Store) {
+    let run = begin(store, "plant", SourceKind::Ot);
+    let secs = [100, 5, -1, 40, 1_000_000_000, 9];
+    let events: Vec<EventRow> = secs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| EventRow {
+            event: full_event("plant", &format!("e{i}"), *s),
+            raw: "".into(),
+        })
+        .collect();
+    apply(
+        store,
+        run,
+        "plant",
+        &Batch {
+            events,
+            ..Batch::default()
+        },
+    );
+    let got: Vec<i64> = events_of(store)
+        .iter()
+        .map(|e| e.time.expect("time").timestamp())
+        .collect();
+    assert_eq!(got, vec![-1, 5, 9, 40, 100, 1_000_000_000]);
+
+    // A finding fixed at 100 s, reopened at 900 s, fixed at 1000 s: history in that order.
+    let run = begin(store, "cloud", SourceKind::Vm);
+    let mut f = minimal_finding("cloud", SourceKind::Vm, "a", 1);
+    f.first_found = Some(ts(5, 0));
+    apply(store, run, "cloud", &findings_batch(vec![f.clone()]));
+    for (state, at) in [
+        (FindingState::Fixed, 100),
+        (FindingState::Reopened, 900),
+        (FindingState::Fixed, 1000),
+    ] {
+        f.state = state;
+        if state == FindingState::Fixed {
+            f.last_fixed = Some(ts(at, 0));
+        } else {
+            f.last_found = Some(ts(at, 0));
+        }
+        apply(store, run, "cloud", &findings_batch(vec![f.clone()]));
+    }
+    let at: Vec<i64> = store
+        .finding_history("cloud", &f.id)
+        .expect("history")
+        .iter()
+        .map(|t| t.at.timestamp())
+        .collect();
+    assert_eq!(at, vec![5, 100, 900, 1000]);
+}
+
+fn events_of(store: &dyn Store) -> Vec<Event> {
+    events(store, &EventFilter::default())
 }

@@ -299,7 +299,7 @@ pub(super) fn for_each_finding(
     }
     let mut w = finding_where(filter);
     let sql = format!(
-        "SELECT {FINDING_SELECT} FROM findings{} ORDER BY source, id{}",
+        "SELECT {FINDING_SELECT} FROM findings{} ORDER BY findings.source, findings.id{}",
         w.sql(),
         w.limit(filter.limit)
     );
@@ -313,7 +313,7 @@ pub(super) fn for_each_asset(
 ) -> Result<()> {
     let mut w = asset_where(filter);
     let sql = format!(
-        "SELECT {ASSET_SELECT} FROM assets{} ORDER BY source, id{}",
+        "SELECT {ASSET_SELECT} FROM assets{} ORDER BY assets.source, assets.id{}",
         w.sql(),
         w.limit(filter.limit)
     );
@@ -327,7 +327,7 @@ pub(super) fn for_each_asset_raw(
 ) -> Result<()> {
     let mut w = asset_where(filter);
     let sql = format!(
-        "SELECT {ASSET_SELECT}, raw FROM assets{} ORDER BY source, id{}",
+        "SELECT {ASSET_SELECT}, raw FROM assets{} ORDER BY assets.source, assets.id{}",
         w.sql(),
         w.limit(filter.limit)
     );
@@ -353,7 +353,8 @@ pub(super) fn for_each_event(
 ) -> Result<()> {
     let mut w = event_where(filter);
     let sql = format!(
-        "SELECT {EVENT_SELECT} FROM events{} ORDER BY source, time NULLS FIRST, id{}",
+        "SELECT {EVENT_SELECT} FROM events{} \
+         ORDER BY events.source, events.time NULLS FIRST, events.id{}",
         w.sql(),
         w.limit(filter.limit)
     );
@@ -401,7 +402,7 @@ fn as_of_walk(
     let history = load_history(client, &filter.sources)?;
     let w = finding_where(filter);
     let sql = format!(
-        "SELECT {FINDING_SELECT} FROM findings{} ORDER BY source, id",
+        "SELECT {FINDING_SELECT} FROM findings{} ORDER BY findings.source, findings.id",
         w.sql()
     );
     let mut n = 0u64;
@@ -453,7 +454,8 @@ pub(super) fn finding_history(
     let last_fixed = c.opt_ts(4, "last_fixed")?;
     let rows = client.query(
         "SELECT at::text, run_id, change, from_state, to_state FROM finding_history \
-         WHERE source = $1 AND finding_id = $2 ORDER BY at, seq",
+         WHERE source = $1 AND finding_id = $2 \
+         ORDER BY finding_history.at, finding_history.seq",
         &[&source, &id],
     )?;
     let mut later = Vec::new();
