@@ -277,11 +277,11 @@ fn db_url(cli: &Cli, cfg: Option<&Config>) -> String {
 /// A store URL fit for messages: no password, no query (`?password=…` is possible).
 pub fn redacted(url: &str) -> String {
     let url = url.split_once('?').map_or(url, |(u, _)| u);
-    if let Some((scheme, rest)) = url.split_once("://") {
-        if let Some((cred, host)) = rest.rsplit_once('@') {
-            let user = cred.split_once(':').map_or(cred, |(u, _)| u);
-            return format!("{scheme}://{user}@{host}");
-        }
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((cred, host)) = rest.rsplit_once('@')
+    {
+        let user = cred.split_once(':').map_or(cred, |(u, _)| u);
+        return format!("{scheme}://{user}@{host}");
     }
     url.to_owned()
 }

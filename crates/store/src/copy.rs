@@ -179,6 +179,11 @@ fn blob(row: &rusqlite::Row<'_>, i: usize, table: &'static str) -> Result<Option
     }
 }
 
+/// Writes one row of values into a `COPY`.
+type RowWriter<'a> = dyn FnMut(&[&(dyn ToSql + Sync)]) -> Result<()> + 'a;
+/// Turns one SQLite row into values for a [`RowWriter`].
+type Encoder<'a> = dyn FnMut(&rusqlite::Row<'_>, &mut RowWriter<'_>) -> Result<()> + 'a;
+
 /// Streams `sql`'s rows from SQLite through `encode` into `COPY target (columns)`.
 fn stream(
     src: &rusqlite::Connection,
@@ -186,10 +191,7 @@ fn stream(
     sql: &str,
     target: &str,
     types: &[Type],
-    encode: &mut dyn FnMut(
-        &rusqlite::Row<'_>,
-        &mut dyn FnMut(&[&(dyn ToSql + Sync)]) -> Result<()>,
-    ) -> Result<()>,
+    encode: &mut Encoder<'_>,
 ) -> Result<u64> {
     let sink = tx.copy_in(format!("COPY {target} FROM STDIN (FORMAT binary)").as_str())?;
     let mut w = BinaryCopyInWriter::new(sink, types);
@@ -367,7 +369,7 @@ fn copy_findings(src: &rusqlite::Connection, tx: &mut postgres::Transaction<'_>)
                 (None, _) => None,
                 (Some(b), None) => Some(b),
                 (Some(b), Some(d)) => {
-                    if !dicts.contains_key(&d) {
+                    if let std::collections::hash_map::Entry::Vacant(e) = dicts.entry(d) {
                         let data: Vec<u8> = src.query_row(
                             "SELECT data FROM raw_dicts WHERE id = ?1",
                             [d],
@@ -376,7 +378,7 @@ fn copy_findings(src: &rusqlite::Connection, tx: &mut postgres::Transaction<'_>)
                         let data = decompress(&data, None).map_err(|reason| {
                             crate::sqlite::codec::corrupt("raw_dicts", format!("{d}: {reason}"))
                         })?;
-                        dicts.insert(d, data);
+                        e.insert(data);
                     }
                     let text =
                         decompress(&b, dicts.get(&d).map(Vec::as_slice)).map_err(|reason| {

@@ -327,7 +327,7 @@ impl Store for PgStore {
     }
 
     fn integrity_check(&self) -> Result<()> {
-        self.with(|c| read::integrity_check(c))
+        self.with(read::integrity_check)
     }
 
     fn acquire_lease(

@@ -124,12 +124,8 @@ pub fn acquire(
         .name("tenax-lease".to_owned())
         .spawn(move || {
             let mut renewed = Instant::now();
-            loop {
-                match stopped.recv_timeout(every) {
-                    Err(mpsc::RecvTimeoutError::Timeout) => {}
-                    // Stopped (the keeper was dropped): release.
-                    _ => break,
-                }
+            // Until the keeper is dropped (then: release).
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
                 match keeper_store.renew_lease(&source_t, &holder_t, ttl) {
                     Ok(Some(_)) => renewed = Instant::now(),
                     Ok(None) => {

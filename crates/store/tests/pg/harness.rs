@@ -28,10 +28,10 @@ pub fn base_url() -> Option<&'static str> {
 }
 
 fn find_server() -> Result<String, String> {
-    if let Ok(url) = std::env::var("TENAX_TEST_PG") {
-        if !url.trim().is_empty() {
-            return Ok(url);
-        }
+    if let Ok(url) = std::env::var("TENAX_TEST_PG")
+        && !url.trim().is_empty()
+    {
+        return Ok(url);
     }
     throwaway_server()
 }
