@@ -68,15 +68,15 @@ PS_RATE=$(python3 -c "print(round($PS_COUNT/$PS_SECS))")
 SC_RATIO=$(python3 -c "print(round($TS_RATE/$PS_RATE, 1))")
 AVG=$(python3 -c "import os; print(round(os.path.getsize('$WORK/bench.db')/max(1,$T_STORED)))")
 
-cat > BENCHMARKS.md <<MD
-# Benchmarks
+python3 scripts/md_section.py sync BENCHMARKS.md <<MD
+## Sync throughput vs pyTenable
 
 Measured by \`scripts/bench.sh $ASSETS\` on $(date -u +%Y-%m-%d): $(nproc) cores,
 $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB,
 release build. The simulator (\`tenax sim --assets $ASSETS --seed 42\`) runs in its own process
 and serves the same data to both clients, one after the other, in the same run.
 
-## VM vulnerability export: $FINDINGS findings
+### VM vulnerability export: $FINDINGS findings
 
 | client | what it does | findings | wall time | findings/s | peak RSS |
 |---|---|---|---|---|---|
@@ -86,7 +86,7 @@ and serves the same data to both clients, one after the other, in the same run.
 tenax / pyTenable: **${RATIO}×** findings/s (bar: ≥ 5× while storing; peak RSS ≤ 150 MB).
 Store size: ~$AVG bytes per finding (normalized columns + compressed raw JSON, WAL checkpointed).
 
-## Security Center analysis: $TS_STORED findings (cumulative + patched)
+### Security Center analysis: $TS_STORED findings (cumulative + patched)
 
 | client | what it does | findings | wall time | findings/s | peak RSS |
 |---|---|---|---|---|---|
@@ -95,7 +95,7 @@ Store size: ~$AVG bytes per finding (normalized columns + compressed raw JSON, W
 
 tenax / pyTenable: **${SC_RATIO}×** findings/s (bar: ≥ 5× while storing; peak RSS ≤ 150 MB).
 
-## Where tenax's time goes (perf, 198k VM findings, 2026-11-22)
+### Where tenax's time goes (perf, 198k VM findings, 2026-11-22)
 
 About 50 µs of CPU per VM finding, spread thin, on two cores shared with the simulator:
 
@@ -116,4 +116,4 @@ Left to try: one pass for splitting and parsing (the splitter re-scans every byt
 secondary indexes built after a first full load, SC pages fetched ahead while the previous one
 is parsed.
 MD
-cat BENCHMARKS.md
+echo "wrote the sync section of BENCHMARKS.md"

@@ -3,6 +3,7 @@
 # Installs what it needs (cargo-nextest) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/install-deps.sh
 
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "cargo-nextest not found: installing it from crates.io" >&2

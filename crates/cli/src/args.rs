@@ -44,6 +44,9 @@ pub enum Cmd {
     Demo(DemoArgs),
     /// Run the Tenable API simulator until Ctrl-C.
     Sim(SimArgs),
+    /// Serve the REST API (/api/v1), /metrics and the dashboard until Ctrl-C, syncing the
+    /// sources that have `sync_every` on schedule.
+    Serve(ServeArgs),
     /// Connection test per source: reachability, TLS, keys, permissions.
     Check {
         /// Source names (default: all configured).
@@ -195,10 +198,24 @@ pub enum RobotRole {
 }
 
 #[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on. A non-loopback address needs a token in TENAX_API_TOKEN.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Serve only: no scheduled syncs.
+    #[arg(long)]
+    pub no_sync: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Exit after the summary (this build has no dashboard yet, so demo always exits).
+    /// Exit after the summary instead of serving the dashboard and API.
     #[arg(long)]
     pub no_serve: bool,
+    /// Where to serve the dashboard and API after the sync (an ephemeral port when this one
+    /// is busy).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
     /// Simulated assets.
     #[arg(long, default_value_t = 2000)]
     pub assets: usize,

@@ -7,7 +7,7 @@ use tenax_source::CancellationToken;
 use tenax_store::{AssetFilter, EventFilter, FindingFilter, RunStatus, Store};
 use tenax_sync::{AnySource, Config, RunOptions, RunSummary, SourceConfig, run_source};
 
-use crate::args::{Cli, Cmd, DemoArgs, SimArgs};
+use crate::args::{Cli, Cmd, DemoArgs, ServeArgs, SimArgs};
 use crate::{Failure, output, progress};
 
 pub fn init_logging(cli: &Cli) {
@@ -34,6 +34,7 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
     match &cli.cmd {
         Cmd::Demo(a) => demo(&cli, a).await,
         Cmd::Sim(a) => sim(a).await,
+        Cmd::Serve(a) => serve(&cli, a).await,
         Cmd::Check { sources } => check(&cli, sources).await,
         Cmd::Sync { sources, full } => {
             let cfg = Config::load(&cli.config_path())?;
@@ -706,10 +707,142 @@ async fn demo(cli: &Cli, a: &DemoArgs) -> Result<u8, Failure> {
             "\nStored in {}. Try: tenax findings --severity critical --limit 10   |   tenax runs",
             redacted(&db_url(cli, None))
         );
-        if !a.no_serve {
-            println!("(The dashboard arrives with `tenax serve`; this build syncs and exits.)");
-        }
+    }
+    if !a.no_serve {
+        serve_demo(cli, a).await?;
     }
     sim.shutdown().await;
     Ok(code)
+}
+
+/// The API token from `TENAX_API_TOKEN` (unset or empty: none).
+fn api_token() -> Option<tenax_server::ApiToken> {
+    std::env::var("TENAX_API_TOKEN")
+        .ok()
+        .and_then(|t| tenax_server::ApiToken::new(&t))
+}
+
+/// Cancels on the first Ctrl-C; a second one exits at once.
+fn cancel_on_ctrl_c(what: &'static str) -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("tenax: interrupted; stopping {what} (Ctrl-C again to abort)");
+            c.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    cancel
+}
+
+async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener, Failure> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Failure::config(format!("--listen {addr}: cannot listen: {e}")))
+}
+
+/// `tenax serve`.
+async fn serve(cli: &Cli, a: &ServeArgs) -> Result<u8, Failure> {
+    let token = api_token();
+    tenax_server::check_listen(&a.listen, token.as_ref()).map_err(Failure::config)?;
+    let cfg = optional_config(cli)?;
+    // The writer: creates or migrates the store before any reader opens it.
+    let store = open_store(cli, cfg.as_ref())?;
+    let sources = cfg.as_ref().map(|c| c.sources.clone()).unwrap_or_default();
+    let mut configured = Vec::new();
+    let mut jobs = Vec::new();
+    for sc in &sources {
+        configured.push(tenax_server::ConfiguredSource {
+            name: sc.name().to_owned(),
+            kind: sc.kind(),
+            sync_every: sc.sync_every(),
+        });
+        if let Some(every) = sc.sync_every().filter(|_| !a.no_sync) {
+            let source = AnySource::build(sc).map_err(|e| {
+                Failure::config(format!("source {} ({}): {e}", sc.name(), sc.kind()))
+            })?;
+            jobs.push(tenax_server::ScheduledSource { source, every });
+        }
+    }
+    let state = tenax_server::AppState::new(tenax_server::ServerConfig {
+        store_url: db_url(cli, cfg.as_ref()),
+        token,
+        sources: configured,
+        sla: tenax_store::Sla::default(),
+    })?;
+    let listener = bind(a.listen).await?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Failure::fatal(format!("listener: {e}")))?;
+    if !cli.quiet {
+        println!(
+            "Serving the dashboard at http://{addr}/ and the API at http://{addr}/api/v1 (see docs/API.md)."
+        );
+        if !jobs.is_empty() {
+            let names: Vec<String> = jobs
+                .iter()
+                .map(|j| format!("{} every {}s", j.source.name(), j.every.as_secs()))
+                .collect();
+            println!("Scheduled syncs: {}.", names.join(", "));
+        }
+        println!("Ctrl-C stops the server.");
+    }
+    let cancel = cancel_on_ctrl_c("the server");
+    {
+        let state = state.clone();
+        tokio::spawn(async move { state.warm().await });
+    }
+    // The schedule runs in this task beside the server (a sync's future is not `Send`-provable
+    // for `tokio::spawn`); the server's connections run on the runtime's workers.
+    let server = async {
+        let r =
+            tenax_server::serve(listener, state.clone(), cancel.clone().cancelled_owned()).await;
+        cancel.cancel();
+        r
+    };
+    let schedule = tenax_server::run_schedule(store, jobs, state.clone(), cancel.clone());
+    let (served, store) = tokio::join!(server, schedule);
+    // The writer closes last (it checkpoints the WAL).
+    drop(store);
+    served.map_err(|e| Failure::fatal(format!("serving on {addr}: {e}")))?;
+    Ok(0)
+}
+
+/// After the demo's sync: the dashboard and API on loopback until Ctrl-C.
+async fn serve_demo(cli: &Cli, a: &DemoArgs) -> Result<(), Failure> {
+    let token = api_token();
+    tenax_server::check_listen(&a.listen, token.as_ref()).map_err(Failure::config)?;
+    let state = tenax_server::AppState::new(tenax_server::ServerConfig {
+        token,
+        ..tenax_server::ServerConfig::new(&db_url(cli, None))
+    })?;
+    let listener = match tokio::net::TcpListener::bind(a.listen).await {
+        Ok(l) => l,
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            let any = std::net::SocketAddr::new(a.listen.ip(), 0);
+            eprintln!(
+                "tenax: {} is busy; serving on an ephemeral port instead",
+                a.listen
+            );
+            bind(any).await?
+        }
+        Err(e) => {
+            return Err(Failure::config(format!(
+                "--listen {}: cannot listen: {e}",
+                a.listen
+            )));
+        }
+    };
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Failure::fatal(format!("listener: {e}")))?;
+    println!("\nDashboard: http://{addr}/   API: http://{addr}/api/v1/stats   (Ctrl-C stops)");
+    let cancel = cancel_on_ctrl_c("the server");
+    state.warm().await;
+    tenax_server::serve(listener, state, cancel.cancelled_owned())
+        .await
+        .map_err(|e| Failure::fatal(format!("serving on {addr}: {e}")))
 }

@@ -137,6 +137,35 @@ pub enum Evidence {
 }
 
 impl Evidence {
+    /// A 64-bit FNV-1a hash of the evidence, the same on every run and build (grouping only;
+    /// equal fingerprints are always checked for equal evidence).
+    fn fingerprint(&self) -> u64 {
+        fn eat(mut h: u64, bytes: &[u8]) -> u64 {
+            for &b in bytes {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+            // A separator no UTF-8 text contains.
+            h ^= 0xff;
+            h.wrapping_mul(0x0000_0100_0000_01b3)
+        }
+        let h = 0xcbf2_9ce4_8422_2325;
+        match self {
+            Evidence::Strong {
+                id: StrongId::TenableUuid(v),
+            } => eat(eat(h, b"t"), v.as_bytes()),
+            Evidence::Strong {
+                id: StrongId::BiosUuid(v),
+            } => eat(eat(h, b"b"), v.as_bytes()),
+            Evidence::Mac { mac } => eat(eat(h, b"m"), mac.as_bytes()),
+            Evidence::FqdnIp { fqdn, ip } => eat(eat(eat(h, b"f"), fqdn.as_bytes()), ip.as_bytes()),
+            Evidence::HostnameIp { hostname, ip } => {
+                eat(eat(eat(h, b"h"), hostname.as_bytes()), ip.as_bytes())
+            }
+            Evidence::Hostname { hostname } => eat(eat(h, b"n"), hostname.as_bytes()),
+        }
+    }
+
     /// 4 strong id, 3 MAC, 2 name + IP, 1 name alone.
     pub fn strength(&self) -> u8 {
         match self {
@@ -211,41 +240,87 @@ const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6d1f_3c1e_8b2a_4f7e_9a55_0
 /// empty); see the crate docs for the rules. Deleted records (`deleted_at` set) take part
 /// only as singletons.
 pub fn correlate(nodes: &[Node<'_>], previous: &BTreeMap<AssetKey, String>) -> Correlation {
-    // Dedupe and order the input: the result must not depend on the input order.
-    let mut by_key: BTreeMap<AssetKey, &Node<'_>> = BTreeMap::new();
-    for n in nodes {
-        by_key.entry(AssetKey::of(n.asset)).or_insert(n);
+    // Dedupe and order the input: the result must not depend on the input order. (Stores
+    // hand records over in key order, so this sort is close to linear.)
+    let mut order: Vec<usize> = (0..nodes.len()).collect();
+    order.sort_by(|&x, &y| {
+        let (a, b) = (nodes[x].asset, nodes[y].asset);
+        (&a.source, &a.id).cmp(&(&b.source, &b.id)).then(x.cmp(&y))
+    });
+    order.dedup_by(|y, x| {
+        let (a, b) = (nodes[*x].asset, nodes[*y].asset);
+        a.source == b.source && a.id == b.id
+    });
+    let nodes: Vec<&Node<'_>> = order.iter().map(|&i| &nodes[i]).collect();
+    let keys: Vec<AssetKey> = nodes.iter().map(|n| AssetKey::of(n.asset)).collect();
+    // Sources as small numbers (in key order, so the numbering is input-order free too).
+    let mut source_no: Vec<u32> = Vec::with_capacity(keys.len());
+    for (i, k) in keys.iter().enumerate() {
+        let no = match source_no.last() {
+            Some(&last) if keys[i - 1].source == k.source => last,
+            Some(&last) => last + 1,
+            None => 0,
+        };
+        source_no.push(no);
     }
-    let keys: Vec<AssetKey> = by_key.keys().cloned().collect();
-    let nodes: Vec<&Node<'_>> = by_key.values().copied().collect();
 
-    // Evidence → the records carrying it: one sorted list of (evidence, record), grouped
-    // (a map of sets per piece of evidence costs several times the memory).
-    let mut carried: Vec<(Evidence, usize)> = Vec::new();
-    for (i, n) in nodes.iter().enumerate() {
-        if n.asset.deleted_at.is_some() {
-            continue;
-        }
-        carried.extend(evidence_of(n).into_iter().map(|e| (e, i)));
+    // Evidence → the records carrying it. Each record's evidence is hashed (a fixed FNV-1a,
+    // so the grouping is the same on every run and every build); records are grouped by
+    // hash with a sort of plain integers, and every group is then checked for equal
+    // evidence, so a hash collision can only split a group further, never join two.
+    let evidence: Vec<Vec<Evidence>> = nodes
+        .iter()
+        .map(|n| {
+            if n.asset.deleted_at.is_some() {
+                Vec::new()
+            } else {
+                evidence_of(n)
+            }
+        })
+        .collect();
+    let mut carried: Vec<(u64, u32, u32)> = Vec::new();
+    for (i, ev) in evidence.iter().enumerate() {
+        carried.extend(
+            ev.iter()
+                .enumerate()
+                .map(|(j, e)| (e.fingerprint(), i as u32, j as u32)),
+        );
     }
     carried.sort_unstable();
-    carried.dedup();
-    let mut ordered: Vec<(Evidence, Vec<usize>)> = Vec::new();
+    let mut ordered: Vec<(&Evidence, Vec<usize>)> = Vec::new();
     let mut rest = carried.as_slice();
-    while let Some((e, _)) = rest.first() {
-        let n = rest.iter().take_while(|(x, _)| x == e).count();
-        let members: Vec<usize> = rest[..n].iter().map(|(_, i)| *i).collect();
-        // Evidence carried by two records of one source cannot tell devices apart: dropped.
-        let mut seen = BTreeSet::new();
-        if members.len() > 1 && members.iter().all(|&i| seen.insert(&keys[i].source)) {
-            ordered.push((e.clone(), members));
+    while let Some(&(h, _, _)) = rest.first() {
+        let n = rest.iter().take_while(|(x, _, _)| *x == h).count();
+        if n > 1 {
+            let mut run: Vec<(&Evidence, usize)> = rest[..n]
+                .iter()
+                .map(|&(_, i, j)| (&evidence[i as usize][j as usize], i as usize))
+                .collect();
+            if run.iter().any(|(e, _)| *e != run[0].0) {
+                run.sort();
+            }
+            let mut part = run.as_slice();
+            while let Some(&(e, _)) = part.first() {
+                let m = part.iter().take_while(|(x, _)| *x == e).count();
+                let members: Vec<usize> = part[..m].iter().map(|&(_, i)| i).collect();
+                // Evidence carried by two records of one source cannot tell devices apart:
+                // dropped. (Members are in key order, so one source's records are adjacent.)
+                if m > 1
+                    && members
+                        .windows(2)
+                        .all(|w| source_no[w[0]] != source_no[w[1]])
+                {
+                    ordered.push((e, members));
+                }
+                part = &part[m..];
+            }
         }
         rest = &rest[n..];
     }
     drop(carried);
-    ordered.sort_by(|a, b| b.0.strength().cmp(&a.0.strength()).then(a.0.cmp(&b.0)));
+    ordered.sort_by(|a, b| b.0.strength().cmp(&a.0.strength()).then(a.0.cmp(b.0)));
 
-    let mut uf = UnionFind::new(&keys);
+    let mut uf = UnionFind::new(&source_no);
     let mut conflicts = Vec::new();
     let mut pair_evidence: BTreeMap<(usize, usize), Vec<Evidence>> = BTreeMap::new();
     for (e, members) in &ordered {
@@ -255,17 +330,18 @@ pub fn correlate(nodes: &[Node<'_>], previous: &BTreeMap<AssetKey, String>) -> C
                     Ok(()) => pair_evidence
                         .entry((a.min(b), a.max(b)))
                         .or_default()
-                        .push(e.clone()),
+                        .push((*e).clone()),
                     Err(source) => conflicts.push(Conflict {
                         a: keys[a.min(b)].clone(),
                         b: keys[a.max(b)].clone(),
-                        evidence: e.clone(),
-                        source,
+                        evidence: (*e).clone(),
+                        source: keys[source].source.clone(),
                     }),
                 }
             }
         }
     }
+    drop(ordered);
 
     // Groups, each sorted; ordered biggest first, then by smallest member, for id assignment.
     let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
@@ -474,20 +550,21 @@ fn usable_mac(mac: &str) -> Option<String> {
 }
 
 /// Union-find whose groups know which sources they hold, so that no group ever holds two
-/// records of one source.
-struct UnionFind {
+/// records of one source. Sources are numbers; a single record's set is its own source, so
+/// only merged groups keep a list.
+struct UnionFind<'s> {
     parent: Vec<usize>,
-    sources: Vec<BTreeSet<String>>,
+    source_no: &'s [u32],
+    /// Root → (source number, a record of it), sorted, for groups of two or more.
+    merged: std::collections::HashMap<usize, Vec<(u32, usize)>>,
 }
 
-impl UnionFind {
-    fn new(keys: &[AssetKey]) -> Self {
+impl<'s> UnionFind<'s> {
+    fn new(source_no: &'s [u32]) -> Self {
         Self {
-            parent: (0..keys.len()).collect(),
-            sources: keys
-                .iter()
-                .map(|k| BTreeSet::from([k.source.clone()]))
-                .collect(),
+            parent: (0..source_no.len()).collect(),
+            source_no,
+            merged: std::collections::HashMap::new(),
         }
     }
 
@@ -499,20 +576,36 @@ impl UnionFind {
         i
     }
 
-    /// Joins the groups of `a` and `b`; refuses (naming a shared source) when they would hold
-    /// two records of one source.
-    fn union(&mut self, a: usize, b: usize) -> Result<(), String> {
+    fn sources(&mut self, root: usize) -> Vec<(u32, usize)> {
+        self.merged
+            .remove(&root)
+            .unwrap_or_else(|| vec![(self.source_no[root], root)])
+    }
+
+    /// Joins the groups of `a` and `b`; refuses (naming a record of the shared source) when
+    /// they would hold two records of one source.
+    fn union(&mut self, a: usize, b: usize) -> Result<(), usize> {
         let (ra, rb) = (self.find(a), self.find(b));
         if ra == rb {
             return Ok(());
         }
-        if let Some(s) = self.sources[ra].intersection(&self.sources[rb]).next() {
-            return Err(s.clone());
-        }
+        let (sa, sb) = (self.sources(ra), self.sources(rb));
+        let shared = sa
+            .iter()
+            .find(|(s, _)| sb.binary_search_by_key(s, |(t, _)| *t).is_ok())
+            .map(|&(_, rec)| rec);
         // The smaller root index becomes the root: deterministic.
         let (root, child) = if ra < rb { (ra, rb) } else { (rb, ra) };
-        let moved = std::mem::take(&mut self.sources[child]);
-        self.sources[root].extend(moved);
+        if let Some(rec) = shared {
+            self.merged.insert(ra, sa);
+            self.merged.insert(rb, sb);
+            self.merged.retain(|_, v| v.len() > 1);
+            return Err(rec);
+        }
+        let mut all = sa;
+        all.extend(sb);
+        all.sort_unstable();
+        self.merged.insert(root, all);
         self.parent[child] = root;
         Ok(())
     }

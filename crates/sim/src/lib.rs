@@ -335,7 +335,17 @@ impl Sim {
     pub fn sc_move_host(&self, ip: &str) -> Option<ScMove> {
         self.shared
             .sc
-            .move_host(ip, util::now_ms().div_euclid(1000))
+            .move_host(ip, None, util::now_ms().div_euclid(1000))
+    }
+
+    /// Moves the SC host answering on `ip` to the address `to` now, as a DHCP server reuses
+    /// a released lease for another machine (see [`ScMove`]); `None` when no generated host
+    /// has `ip`, `to` is not an IPv4 address, or another host holds `to`.
+    pub fn sc_move_host_to(&self, ip: &str, to: &str) -> Option<ScMove> {
+        let to: std::net::Ipv4Addr = to.parse().ok()?;
+        self.shared
+            .sc
+            .move_host(ip, Some(to.octets()), util::now_ms().div_euclid(1000))
     }
 
     /// SC session counters: logins, open sessions, sessions expired by `sc-expire:after=N`.

@@ -59,6 +59,10 @@ pub struct OtConfig {
     /// HTTP proxy URL (HTTPS goes through it with CONNECT; mutual TLS stays end to end).
     #[serde(default)]
     pub proxy: Option<tenax_source::http::ProxyUrl>,
+    /// How often `tenax serve` syncs this source (`30s`, `15m`, `1h`, `1d`); checked by the
+    /// sync config loader. Default: never (only `tenax sync` syncs it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_every: Option<String>,
     /// Timeout of one request, seconds. Default 300.
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
@@ -108,6 +112,7 @@ impl OtConfig {
         Self {
             name: name.into(),
             url: url.into(),
+            sync_every: None,
             robot: None,
             cert_file: None,
             key_file: None,

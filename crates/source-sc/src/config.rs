@@ -49,6 +49,10 @@ pub struct ScConfig {
     /// HTTP(S) proxy URL.
     #[serde(default)]
     pub proxy: Option<tenax_source::http::ProxyUrl>,
+    /// How often `tenax serve` syncs this source (`30s`, `15m`, `1h`, `1d`); checked by the
+    /// sync config loader. Default: never (only `tenax sync` syncs it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_every: Option<String>,
     /// Timeout of one request (one analysis page is one request), seconds. Default 300.
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
@@ -86,6 +90,7 @@ impl ScConfig {
         Self {
             name: name.into(),
             url: url.into(),
+            sync_every: None,
             api_keys: Some(api_keys.into()),
             access_key: None,
             secret_key: None,

@@ -35,6 +35,10 @@ pub struct VmConfig {
     /// HTTP(S) proxy URL.
     #[serde(default)]
     pub proxy: Option<tenax_source::http::ProxyUrl>,
+    /// How often `tenax serve` syncs this source (`30s`, `15m`, `1h`, `1d`); checked by the
+    /// sync config loader. Default: never (only `tenax sync` syncs it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_every: Option<String>,
     /// Timeout of one request (a chunk download is one request), seconds. Default 300.
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
@@ -108,6 +112,7 @@ impl VmConfig {
         Self {
             name: name.into(),
             url: url.into(),
+            sync_every: None,
             access_key: access_key.into(),
             secret_key: secret_key.into(),
             verify_ssl: true,

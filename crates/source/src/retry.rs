@@ -94,10 +94,43 @@ impl RetryPolicy {
         }
     }
 
-    /// [`RetryPolicy::decide`] with a random jitter.
+    /// [`RetryPolicy::decide`] with a random jitter; a retry is counted (see
+    /// [`retry_counts`]).
     pub fn decide_now(&self, attempt: u32, err: &SourceError) -> Decision {
-        self.decide(attempt, err, jitter())
+        let d = self.decide(attempt, err, jitter());
+        if matches!(d, Decision::Retry(_)) {
+            count_retry(err.status());
+        }
+        d
     }
+}
+
+/// Retries decided in this process, by the HTTP status that caused them (index = status;
+/// index 0: no status, i.e. a transport error or a truncated body).
+static RETRIES: [std::sync::atomic::AtomicU64; 600] =
+    [const { std::sync::atomic::AtomicU64::new(0) }; 600];
+
+fn count_retry(status: Option<u16>) {
+    let i = status.map_or(0, usize::from);
+    if let Some(c) = RETRIES.get(i).or(RETRIES.first()) {
+        c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Retries of HTTP requests this process decided on (every source), by cause: the HTTP
+/// status (`Some(429)`, `Some(503)`, …) or `None` for transport errors and truncated bodies.
+/// Only causes with at least one retry are listed, in status order (`None` first). For
+/// metrics.
+pub fn retry_counts() -> Vec<(Option<u16>, u64)> {
+    RETRIES
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let n = c.load(std::sync::atomic::Ordering::Relaxed);
+            let status = u16::try_from(i).ok().filter(|s| *s != 0);
+            (n > 0).then_some((status, n))
+        })
+        .collect()
 }
 
 /// Waits `d`: the one place connectors sleep (between retries and status polls).

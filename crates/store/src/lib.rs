@@ -39,6 +39,22 @@ pub fn open(url: &str) -> Result<Box<dyn Store>> {
     }
 }
 
+/// Opens a read-only handle on the store named by a URL, for concurrent readers beside the
+/// one writer (the HTTP server keeps a few). The store must exist at the current schema (open
+/// it once with [`open`]); `sqlite::memory:` cannot be shared and is an [`Error::Config`].
+pub fn open_reader(url: &str) -> Result<Box<dyn Store>> {
+    match url_scheme(url) {
+        Some(s) if s.eq_ignore_ascii_case("sqlite") => {
+            Ok(Box::new(SqliteStore::open_reader_url(url)?))
+        }
+        // A connection of its own (PostgreSQL serves concurrent readers itself).
+        Some(s) if s.eq_ignore_ascii_case("postgres") || s.eq_ignore_ascii_case("postgresql") => {
+            Ok(Box::new(PgStore::open_url(url)?))
+        }
+        _ => Err(unsupported_url(url)),
+    }
+}
+
 /// The scheme of a URL (`sqlite`, `postgres`, …): letters, digits, `+`, `-`, `.` before the first
 /// `:`, starting with a letter.
 pub(crate) fn url_scheme(url: &str) -> Option<&str> {
@@ -211,4 +227,55 @@ pub trait Store: Send {
 
     /// The lease row of a source, expired or not (`None` when never taken or released).
     fn lease(&self, source: &str) -> Result<Option<Lease>>;
+
+    /// One finding by its key, read like [`Store::for_each_finding`] reads it; `None` when
+    /// there is no such finding.
+    fn get_finding(&self, source: &str, id: &str) -> Result<Option<tenax_model::Finding>>;
+
+    /// One asset by its key (deleted ones too); `None` when there is no such asset.
+    fn get_asset(&self, source: &str, id: &str) -> Result<Option<tenax_model::Asset>>;
+
+    /// Unified assets with at least one live record matching the filter, ordered by unified
+    /// id, each summarised over all its live records (see [`UnifiedSummary`]). Records
+    /// without a unified id (never correlated) are not listed.
+    fn list_unified_assets(&self, filter: &UnifiedFilter) -> Result<Vec<UnifiedSummary>>;
+
+    /// One unified asset's summary; `None` when no live record has that unified id.
+    fn unified_asset(&self, unified_id: &str) -> Result<Option<UnifiedSummary>>;
+
+    /// How many unified assets have a live record of one of `sources` (all when empty).
+    fn count_unified_assets(&self, sources: &[String]) -> Result<u64>;
+
+    /// Findings counted per source, severity and state (sources: all when empty); only
+    /// combinations with a finding, ordered by source, severity from critical down, state.
+    fn finding_counts(&self, sources: &[String]) -> Result<Vec<FindingCount>>;
+
+    /// The last `days` UTC days up to and including the day of `end`, oldest first: findings
+    /// open at the end of each day and findings fixed during it, by the rules of
+    /// [`FindingFilter::as_of`] (a finding is open from `first_found` until fixed or gone,
+    /// then as its history says).
+    fn finding_trend(&self, sources: &[String], days: u32, end: Timestamp)
+    -> Result<Vec<TrendDay>>;
+
+    /// The CVEs named by the most open (or reopened) findings, at most `limit`, most
+    /// findings first (ties: by CVE id).
+    fn top_cves(&self, sources: &[String], limit: usize) -> Result<Vec<CveCount>>;
+
+    /// The unified assets with the highest score, at most `limit`, highest first (ties: by
+    /// unified id). The score sums over the open findings of the sources on its live records:
+    /// critical 10, high 5, medium 2, low 0.5, info 0. Assets scoring 0 are left out.
+    fn top_unified_assets(
+        &self,
+        sources: &[String],
+        limit: usize,
+    ) -> Result<Vec<(UnifiedSummary, f64)>>;
+
+    /// What the store holds per source: every source with a run, asset, finding or event,
+    /// ordered by name.
+    fn source_stats(&self) -> Result<Vec<SourceStat>>;
+
+    /// A number that changes whenever a write that readers can see commits (a batch, a run
+    /// started, finished or closed, a correlation): equal numbers mean equal answers, so
+    /// callers may cache aggregates under it. Cheap (one indexed read).
+    fn data_version(&self) -> Result<u64>;
 }

@@ -10,6 +10,7 @@
 //! (`block_in_place`) when called from one, so callers may use the store from async code;
 //! a current-thread runtime cannot do that, and calls from one panic in the driver.
 
+mod api;
 pub(crate) mod codec;
 mod read;
 mod write;
@@ -26,7 +27,10 @@ use crate::{
 };
 
 /// The migrations, in order. `schema_migrations` holds the numbers applied.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../migrations/postgres/0002_api.sql")),
+];
 
 /// The PostgreSQL store.
 ///
@@ -222,7 +226,11 @@ impl Store for PgStore {
         kind: tenax_model::SourceKind,
         mode: RunMode,
     ) -> Result<RunId> {
-        self.with(|c| write::begin_run(c, source, kind, mode))
+        self.with(|c| {
+            let id = write::begin_run(c, source, kind, mode)?;
+            api::bump_generation(c)?;
+            Ok(id)
+        })
     }
 
     fn apply_batch(&mut self, run: RunId, source: &str, batch: &Batch) -> Result<BatchOutcome> {
@@ -234,11 +242,20 @@ impl Store for PgStore {
     }
 
     fn finish_run(&mut self, run: RunId, report: &RunReport) -> Result<()> {
-        self.with(|c| write::finish_run(c, run, report))
+        self.with(|c| {
+            write::finish_run(c, run, report)?;
+            api::bump_generation(c)
+        })
     }
 
     fn close_stale_runs(&mut self, source: &str, message: &str) -> Result<u64> {
-        self.with(|c| write::close_stale_runs(c, source, message))
+        self.with(|c| {
+            let n = write::close_stale_runs(c, source, message)?;
+            if n > 0 {
+                api::bump_generation(c)?;
+            }
+            Ok(n)
+        })
     }
 
     fn list_runs(&self, source: Option<&str>, limit: usize) -> Result<Vec<RunRecord>> {
@@ -354,6 +371,62 @@ impl Store for PgStore {
 
     fn lease(&self, source: &str) -> Result<Option<crate::Lease>> {
         self.with(|c| read::lease(c, source))
+    }
+
+    fn get_finding(&self, source: &str, id: &str) -> Result<Option<tenax_model::Finding>> {
+        self.with(|c| api::get_finding(c, source, id))
+    }
+
+    fn get_asset(&self, source: &str, id: &str) -> Result<Option<tenax_model::Asset>> {
+        self.with(|c| api::get_asset(c, source, id))
+    }
+
+    fn list_unified_assets(
+        &self,
+        filter: &crate::UnifiedFilter,
+    ) -> Result<Vec<crate::UnifiedSummary>> {
+        self.with(|c| api::list_unified_assets(c, filter))
+    }
+
+    fn unified_asset(&self, unified_id: &str) -> Result<Option<crate::UnifiedSummary>> {
+        self.with(|c| api::unified_summary(c, unified_id))
+    }
+
+    fn count_unified_assets(&self, sources: &[String]) -> Result<u64> {
+        self.with(|c| api::count_unified_assets(c, sources))
+    }
+
+    fn finding_counts(&self, sources: &[String]) -> Result<Vec<crate::FindingCount>> {
+        self.with(|c| api::finding_counts(c, sources))
+    }
+
+    fn finding_trend(
+        &self,
+        sources: &[String],
+        days: u32,
+        end: tenax_model::Timestamp,
+    ) -> Result<Vec<crate::TrendDay>> {
+        self.with(|c| api::finding_trend(c, sources, days, end))
+    }
+
+    fn top_cves(&self, sources: &[String], limit: usize) -> Result<Vec<crate::CveCount>> {
+        self.with(|c| api::top_cves(c, sources, limit))
+    }
+
+    fn top_unified_assets(
+        &self,
+        sources: &[String],
+        limit: usize,
+    ) -> Result<Vec<(crate::UnifiedSummary, f64)>> {
+        self.with(|c| api::top_unified_assets(c, sources, limit))
+    }
+
+    fn source_stats(&self) -> Result<Vec<crate::SourceStat>> {
+        self.with(api::source_stats)
+    }
+
+    fn data_version(&self) -> Result<u64> {
+        self.with(api::data_version)
     }
 }
 

@@ -4,6 +4,7 @@
 //! The schema and its conventions are described in `migrations/sqlite/0001_init.sql` and the
 //! crate README.
 
+mod api;
 mod checkpointer;
 pub(crate) mod codec;
 pub(crate) mod read;
@@ -25,7 +26,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/sqlite/0002_events.sql")),
     (3, include_str!("../migrations/sqlite/0003_history.sql")),
     (4, include_str!("../migrations/sqlite/0004_unified.sql")),
-    (5, include_str!("../migrations/sqlite/0005_leases.sql")),
+    (5, include_str!("../migrations/sqlite/0005_api.sql")),
+    (6, include_str!("../migrations/sqlite/0006_leases.sql")),
 ];
 
 /// `PRAGMA application_id` of a tenax database (`TNAX`).
@@ -91,6 +93,19 @@ impl SqliteStore {
         }
     }
 
+    /// [`SqliteStore::open_reader`] for a `sqlite:` URL; an in-memory database cannot be
+    /// read through another connection ([`Error::Config`]).
+    pub fn open_reader_url(url: &str) -> Result<Self> {
+        match parse_url(url)? {
+            Target::Memory => Err(Error::Config(
+                "an in-memory store (sqlite::memory:) cannot be opened by a second reader; use \
+                 sqlite://PATH"
+                    .to_owned(),
+            )),
+            Target::File(path) => Self::open_reader(&path),
+        }
+    }
+
     /// Opens (creating if missing) the database file at `path` and migrates it.
     ///
     /// A missing parent directory is an [`Error::Config`] naming it; a database written by a
@@ -118,6 +133,43 @@ impl SqliteStore {
         let mut store = Self::setup(conn, path.display().to_string(), true)?;
         store.checkpointer = Some(checkpointer::Checkpointer::start(path)?);
         Ok(store)
+    }
+
+    /// Opens an existing database file for reading only (`PRAGMA query_only`): no migration,
+    /// no checkpointer thread, cheap enough to keep a few per process. Any number of readers
+    /// work beside one writer (WAL). A file that is missing, not a tenax database or of
+    /// another schema version is an error ([`Error::Config`] / [`Error::Migration`]); open it
+    /// once with [`SqliteStore::open_path`] to create or migrate it.
+    pub fn open_reader(path: &Path) -> Result<Self> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| {
+            Error::Config(format!(
+                "cannot open SQLite database {}: {e}",
+                path.display()
+            ))
+        })?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        conn.execute_batch(&format!(
+            "PRAGMA cache_size = {CACHE_SIZE_KIB}; PRAGMA temp_store = MEMORY; \
+             PRAGMA query_only = 1;"
+        ))?;
+        let location = path.display().to_string();
+        let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if app != APPLICATION_ID || version != Self::SCHEMA_VERSION {
+            return Err(Error::Migration(format!(
+                "{location}: not a tenax database of schema version {} (application_id {app:#x}, \
+                 version {version}); open it with this tenax once to migrate it",
+                Self::SCHEMA_VERSION
+            )));
+        }
+        Ok(Self {
+            checkpointer: None,
+            conn,
+            location,
+            dicts: write::DictCache::default(),
+        })
     }
 
     /// Opens a private in-memory database (gone when the value is dropped).
@@ -260,7 +312,9 @@ impl Store for SqliteStore {
         kind: tenax_model::SourceKind,
         mode: RunMode,
     ) -> Result<RunId> {
-        write::begin_run(&self.conn, source, kind, mode)
+        let id = write::begin_run(&self.conn, source, kind, mode)?;
+        write::bump_generation(&self.conn)?;
+        Ok(id)
     }
 
     fn apply_batch(&mut self, run: RunId, source: &str, batch: &Batch) -> Result<BatchOutcome> {
@@ -279,6 +333,7 @@ impl Store for SqliteStore {
 
     fn finish_run(&mut self, run: RunId, report: &RunReport) -> Result<()> {
         write::finish_run(&self.conn, run, report)?;
+        write::bump_generation(&self.conn)?;
         // A run is when tables change most: refresh the planner's statistics where they are
         // stale (bounded by `analysis_limit`). Not being able to is no reason to fail the run.
         let _ = self.conn.execute_batch("PRAGMA optimize = 0x10002");
@@ -286,7 +341,11 @@ impl Store for SqliteStore {
     }
 
     fn close_stale_runs(&mut self, source: &str, message: &str) -> Result<u64> {
-        write::close_stale_runs(&self.conn, source, message)
+        let n = write::close_stale_runs(&self.conn, source, message)?;
+        if n > 0 {
+            write::bump_generation(&self.conn)?;
+        }
+        Ok(n)
     }
 
     fn list_runs(&self, source: Option<&str>, limit: usize) -> Result<Vec<RunRecord>> {
@@ -402,6 +461,62 @@ impl Store for SqliteStore {
 
     fn lease(&self, source: &str) -> Result<Option<crate::Lease>> {
         read::lease(&self.conn, source)
+    }
+
+    fn get_finding(&self, source: &str, id: &str) -> Result<Option<tenax_model::Finding>> {
+        api::get_finding(&self.conn, source, id)
+    }
+
+    fn get_asset(&self, source: &str, id: &str) -> Result<Option<tenax_model::Asset>> {
+        api::get_asset(&self.conn, source, id)
+    }
+
+    fn list_unified_assets(
+        &self,
+        filter: &crate::UnifiedFilter,
+    ) -> Result<Vec<crate::UnifiedSummary>> {
+        api::list_unified_assets(&self.conn, filter)
+    }
+
+    fn unified_asset(&self, unified_id: &str) -> Result<Option<crate::UnifiedSummary>> {
+        api::unified_summary(&self.conn, unified_id)
+    }
+
+    fn count_unified_assets(&self, sources: &[String]) -> Result<u64> {
+        api::count_unified_assets(&self.conn, sources)
+    }
+
+    fn finding_counts(&self, sources: &[String]) -> Result<Vec<crate::FindingCount>> {
+        api::finding_counts(&self.conn, sources)
+    }
+
+    fn finding_trend(
+        &self,
+        sources: &[String],
+        days: u32,
+        end: tenax_model::Timestamp,
+    ) -> Result<Vec<crate::TrendDay>> {
+        api::finding_trend(&self.conn, sources, days, end)
+    }
+
+    fn top_cves(&self, sources: &[String], limit: usize) -> Result<Vec<crate::CveCount>> {
+        api::top_cves(&self.conn, sources, limit)
+    }
+
+    fn top_unified_assets(
+        &self,
+        sources: &[String],
+        limit: usize,
+    ) -> Result<Vec<(crate::UnifiedSummary, f64)>> {
+        api::top_unified_assets(&self.conn, sources, limit)
+    }
+
+    fn source_stats(&self) -> Result<Vec<crate::SourceStat>> {
+        api::source_stats(&self.conn)
+    }
+
+    fn data_version(&self) -> Result<u64> {
+        api::data_version(&self.conn)
     }
 }
 

@@ -30,9 +30,10 @@ use tenax_model::{
 };
 
 use crate::{
-    AssetFilter, AssetRow, Assignment, Batch, BatchOutcome, Change, CorrelationWrite, Error,
-    EventFilter, EventRow, FindingFilter, FindingRow, Lease, LeaseAttempt, RemediationStat, RunId,
-    RunMode, RunReport, RunStatus, Sla, Store, Tally, Transition, UnifiedLink,
+    AssetFilter, AssetRow, Assignment, Batch, BatchOutcome, Change, CorrelationWrite, CveCount,
+    Error, EventFilter, EventKey, EventRow, FindingCount, FindingFilter, FindingRow, Lease,
+    LeaseAttempt, RemediationStat, RunId, RunMode, RunReport, RunStatus, Sla, Store, Tally,
+    Transition, TrendDay, UnifiedFilter, UnifiedLink,
 };
 
 /// A conformance check: runs against a fresh, empty store and panics on a difference.
@@ -93,6 +94,19 @@ pub const CHECKS: &[(&str, Check)] = &[
     (
         "times_order_as_times_not_as_text",
         times_order_as_times_not_as_text,
+    ),
+    ("keyset_pagination", keyset_pagination),
+    (
+        "single_records_and_data_version",
+        single_records_and_data_version,
+    ),
+    (
+        "unified_assets_and_aggregates",
+        unified_assets_and_aggregates,
+    ),
+    (
+        "finding_trend_follows_history",
+        finding_trend_follows_history,
     ),
 ];
 
@@ -277,7 +291,7 @@ fn findings(store: &dyn Store, filter: &FindingFilter) -> Vec<Finding> {
             Ok(())
         })
         .expect("for_each_finding");
-    if filter.limit.is_none() {
+    if filter.limit.is_none() && filter.after.is_none() {
         let n = store.count_findings(filter).expect("count_findings");
         assert_eq!(
             n,
@@ -297,7 +311,7 @@ fn assets(store: &dyn Store, filter: &AssetFilter) -> Vec<Asset> {
             Ok(())
         })
         .expect("for_each_asset");
-    if filter.limit.is_none() {
+    if filter.limit.is_none() && filter.after.is_none() {
         let n = store.count_assets(filter).expect("count_assets");
         assert_eq!(
             n,
@@ -1121,6 +1135,7 @@ pub fn finding_filters(store: &mut dyn Store) {
             unified_asset_id: None,
             as_of: None,
             limit: None,
+            after: None,
         },
     ];
     let mut non_trivial = 0;
@@ -2396,4 +2411,554 @@ pub fn times_order_as_times_not_as_text(store: &mut dyn Store) {
 
 fn events_of(store: &dyn Store) -> Vec<Event> {
     events(store, &EventFilter::default())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The read verbs of the REST API
+
+/// Pages through `walk` with `limit`, each page starting after the key of the previous one's
+/// last row, until a short page.
+fn stitch<T: Clone, K>(
+    limit: u64,
+    key: impl Fn(&T) -> K,
+    mut walk: impl FnMut(Option<K>, u64) -> Vec<T>,
+) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    let mut after = None;
+    loop {
+        let page = walk(after.take(), limit);
+        let n = page.len() as u64;
+        assert!(n <= limit, "a page holds at most `limit` rows");
+        out.extend(page);
+        if n < limit {
+            return out;
+        }
+        after = out.last().map(&key);
+    }
+}
+
+/// Keyset pagination: `after` on findings (with filters and as of a time), assets and events
+/// (with and without times) continues exactly after the given key, so that pages stitch to
+/// the whole walk at any page size; counts ignore `after`.
+pub fn keyset_pagination(store: &mut dyn Store) {
+    let _ = dataset(store);
+    let filters = [
+        FindingFilter::default(),
+        FindingFilter {
+            states: vec![FindingState::Open, FindingState::Reopened],
+            severities: vec![Severity::Critical, Severity::High, Severity::Info],
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            sources: vec!["beta".to_owned()],
+            as_of: Some(Utc::now()),
+            ..FindingFilter::default()
+        },
+    ];
+    for filter in &filters {
+        let all = findings(store, filter);
+        assert!(!all.is_empty());
+        for limit in [1, 3, 1000] {
+            let stitched = stitch(
+                limit,
+                |f: &Finding| (f.source.clone(), f.id.clone()),
+                |after, limit| {
+                    findings(
+                        store,
+                        &FindingFilter {
+                            after,
+                            limit: Some(limit),
+                            ..filter.clone()
+                        },
+                    )
+                },
+            );
+            assert_eq!(stitched, all, "findings at page size {limit}, {filter:?}");
+        }
+        let last = all.last().expect("rows");
+        let past_end = FindingFilter {
+            after: Some((last.source.clone(), last.id.clone())),
+            ..filter.clone()
+        };
+        assert!(findings(store, &past_end).is_empty());
+        assert_eq!(
+            store.count_findings(&past_end).expect("count"),
+            all.len() as u64,
+            "count_findings ignores `after`"
+        );
+    }
+
+    // Assets of two sources, one deleted.
+    for (source, kind) in [("alpha", SourceKind::Vm), ("beta", SourceKind::Sc)] {
+        let run = begin(store, source, kind);
+        let batch = Batch {
+            deleted_assets: vec![("gone".to_owned(), ts(1_700_000_000, 0))],
+            ..assets_batch(
+                (0..9)
+                    .map(|i| minimal_asset(source, &format!("h{i}")))
+                    .collect(),
+            )
+        };
+        apply(store, run, source, &batch);
+    }
+    for include_deleted in [false, true] {
+        let filter = AssetFilter {
+            include_deleted,
+            ..AssetFilter::default()
+        };
+        let all = assets(store, &filter);
+        assert_eq!(all.len(), if include_deleted { 20 } else { 18 });
+        for limit in [1, 4, 1000] {
+            let stitched = stitch(
+                limit,
+                |a: &Asset| (a.source.clone(), a.id.clone()),
+                |after, limit| {
+                    assets(
+                        store,
+                        &AssetFilter {
+                            after,
+                            limit: Some(limit),
+                            ..filter.clone()
+                        },
+                    )
+                },
+            );
+            assert_eq!(stitched, all, "assets at page size {limit}");
+        }
+    }
+
+    // Events: some without a time (first within their source), equal times ordered by id.
+    for source in ["plant-a", "plant-b"] {
+        let run = begin(store, source, SourceKind::Ot);
+        let mut rows = Vec::new();
+        for i in 0..7 {
+            let mut e = full_event(source, &format!("e{i}"), 1_700_000_000 + (i as i64 % 3));
+            if i % 4 == 0 {
+                e.time = None;
+            }
+            rows.push(EventRow {
+                raw: serde_json::to_string(&e).expect("json").into_boxed_str(),
+                event: e,
+            });
+        }
+        let batch = Batch {
+            events: rows,
+            ..Batch::default()
+        };
+        apply(store, run, source, &batch);
+    }
+    let all = events(store, &EventFilter::default());
+    assert_eq!(all.len(), 14);
+    for limit in [1, 2, 5, 1000] {
+        let stitched = stitch(
+            limit,
+            |e: &Event| EventKey {
+                source: e.source.clone(),
+                time: e.time,
+                id: e.id.clone(),
+            },
+            |after, limit| {
+                events(
+                    store,
+                    &EventFilter {
+                        after,
+                        limit: Some(limit),
+                        ..EventFilter::default()
+                    },
+                )
+            },
+        );
+        assert_eq!(stitched, all, "events at page size {limit}");
+    }
+}
+
+/// `get_finding` / `get_asset` read one record (deleted assets too) or `None`;
+/// `data_version` moves with every write readers can see and stays put otherwise.
+pub fn single_records_and_data_version(store: &mut dyn Store) {
+    let v0 = store.data_version().expect("version");
+    assert_eq!(
+        store.data_version().expect("version"),
+        v0,
+        "reads change nothing"
+    );
+    let run = begin(store, "cloud", SourceKind::Vm);
+    let v1 = store.data_version().expect("version");
+    assert_ne!(v1, v0, "a run began");
+    let f = full_finding("cloud", SourceKind::Vm, "a1", 19506);
+    let a = full_asset("cloud", SourceKind::Vm, "a1");
+    let batch = Batch {
+        assets: vec![asset_row(a.clone())],
+        findings: vec![finding_row(f.clone())],
+        deleted_assets: vec![("a-gone".to_owned(), ts(1_700_000_000, 0))],
+        ..Batch::default()
+    };
+    apply(store, run, "cloud", &batch);
+    let v2 = store.data_version().expect("version");
+    assert_ne!(v2, v1, "a batch was written");
+    // A finding's unified asset is its asset's.
+    let read_back = Finding {
+        unified_asset_id: a.unified_id.clone(),
+        ..f.clone()
+    };
+    assert_eq!(
+        store.get_finding("cloud", &f.id).expect("get"),
+        Some(read_back)
+    );
+    assert_eq!(store.get_finding("cloud", "nope").expect("get"), None);
+    assert_eq!(store.get_finding("other", &f.id).expect("get"), None);
+    assert_eq!(store.get_asset("cloud", "a1").expect("get"), Some(a));
+    let gone = store
+        .get_asset("cloud", "a-gone")
+        .expect("get")
+        .expect("a stub");
+    assert!(gone.deleted_at.is_some());
+    assert_eq!(store.get_asset("cloud", "nope").expect("get"), None);
+    store.finish_run(run, &succeeded()).expect("finish");
+    let v3 = store.data_version().expect("version");
+    assert_ne!(v3, v2, "a run finished");
+    store
+        .apply_correlation(
+            &[Assignment {
+                source: "cloud".to_owned(),
+                id: "a1".to_owned(),
+                unified_id: "u-1".to_owned(),
+            }],
+            &[],
+        )
+        .expect("correlate");
+    let v4 = store.data_version().expect("version");
+    assert_ne!(v4, v3, "a correlation was stored");
+    let _ = store
+        .list_unified_assets(&UnifiedFilter::default())
+        .expect("list");
+    let _ = store.source_stats().expect("stats");
+    assert_eq!(store.data_version().expect("version"), v4);
+}
+
+/// Unified assets listed and summarised over their live records; counts by source, severity
+/// and state; top CVEs; top unified assets by score; per-source figures.
+pub fn unified_assets_and_aggregates(store: &mut dyn Store) {
+    let named = |source: &str, id: &str, name: &str, ip: &str| Asset {
+        name: Some(name.to_owned()),
+        hostnames: vec![name.to_uppercase()],
+        ipv4s: vec![ip.to_owned()],
+        ..minimal_asset(source, id)
+    };
+    let finding =
+        |source: &str, kind, asset: &str, plugin: i64, sev, state, cves: &[&str]| Finding {
+            severity: sev,
+            state,
+            cves: cves.iter().map(|c| (*c).to_owned()).collect(),
+            ..minimal_finding(source, kind, asset, plugin)
+        };
+    let (vm, sc) = (SourceKind::Vm, SourceKind::Sc);
+    use FindingState::{Fixed, Open, Reopened};
+    use Severity::{Critical, High, Low, Medium};
+    let run = begin(store, "cloud", vm);
+    let batch = Batch {
+        deleted_assets: vec![("a3".to_owned(), ts(1_700_000_000, 0))],
+        findings: vec![
+            finding_row(finding(
+                "cloud",
+                vm,
+                "a1",
+                1,
+                Critical,
+                Open,
+                &["CVE-2024-0001"],
+            )),
+            finding_row(finding(
+                "cloud",
+                vm,
+                "a1",
+                2,
+                High,
+                Reopened,
+                &["cve-2024-0001", "CVE-2024-0002"],
+            )),
+            finding_row(finding(
+                "cloud",
+                vm,
+                "a1",
+                3,
+                Low,
+                Fixed,
+                &["CVE-2024-0002"],
+            )),
+            finding_row(finding(
+                "cloud",
+                vm,
+                "a2",
+                4,
+                Medium,
+                Open,
+                &["CVE-2024-0002"],
+            )),
+            finding_row(finding("cloud", vm, "a3", 5, Critical, Open, &[])),
+        ],
+        ..assets_batch(vec![
+            named("cloud", "a1", "web-01", "10.0.0.1"),
+            named("cloud", "a2", "db-01", "10.0.0.2"),
+            named("cloud", "a3", "old-01", "10.0.0.3"),
+        ])
+    };
+    apply(store, run, "cloud", &batch);
+    store.finish_run(run, &succeeded()).expect("finish");
+    let run = begin(store, "sc", sc);
+    let batch = Batch {
+        findings: vec![finding_row(finding(
+            "sc",
+            sc,
+            "h1",
+            1,
+            High,
+            Open,
+            &["CVE-2024-0001"],
+        ))],
+        ..assets_batch(vec![named("sc", "h1", "web-01", "10.0.0.1")])
+    };
+    apply(store, run, "sc", &batch);
+    store.finish_run(run, &succeeded()).expect("finish");
+    let assign = |source: &str, id: &str, u: &str| Assignment {
+        source: source.to_owned(),
+        id: id.to_owned(),
+        unified_id: u.to_owned(),
+    };
+    store
+        .apply_correlation(
+            &[
+                assign("cloud", "a1", "u-1"),
+                assign("sc", "h1", "u-1"),
+                assign("cloud", "a2", "u-2"),
+                assign("cloud", "a3", "u-3"),
+            ],
+            &[],
+        )
+        .expect("correlate");
+
+    let list = |f: UnifiedFilter| -> Vec<String> {
+        store
+            .list_unified_assets(&f)
+            .expect("list")
+            .into_iter()
+            .map(|u| u.unified_id)
+            .collect()
+    };
+    assert_eq!(
+        list(UnifiedFilter::default()),
+        ["u-1", "u-2"],
+        "u-3 has no live record"
+    );
+    let u1 = store.unified_asset("u-1").expect("get").expect("u-1");
+    assert_eq!(
+        u1,
+        crate::UnifiedSummary {
+            unified_id: "u-1".to_owned(),
+            name: Some("web-01".to_owned()),
+            sources: vec!["cloud".to_owned(), "sc".to_owned()],
+            records: 2,
+            hostnames: vec!["WEB-01".to_owned()],
+            ipv4s: vec!["10.0.0.1".to_owned()],
+            macs: vec![],
+            open_findings: 3,
+            max_severity: Some(Critical),
+            open_by_severity: [0, 0, 0, 2, 1],
+        }
+    );
+    assert_eq!(store.unified_asset("u-3").expect("get"), None);
+    assert_eq!(store.unified_asset("u-9").expect("get"), None);
+    let only = |sources: &[&str], search: Option<&str>, after: Option<&str>, limit| UnifiedFilter {
+        sources: sources.iter().map(|s| (*s).to_owned()).collect(),
+        search: search.map(str::to_owned),
+        after: after.map(str::to_owned),
+        limit,
+    };
+    assert_eq!(list(only(&["sc"], None, None, None)), ["u-1"]);
+    assert_eq!(list(only(&[], Some("DB-0"), None, None)), ["u-2"]);
+    assert_eq!(
+        list(only(&[], Some("old"), None, None)),
+        Vec::<String>::new()
+    );
+    assert_eq!(list(only(&[], None, Some("u-1"), None)), ["u-2"]);
+    assert_eq!(list(only(&[], None, None, Some(1))), ["u-1"]);
+    let full = store
+        .list_unified_assets(&only(&["sc"], None, None, None))
+        .expect("list");
+    assert_eq!(
+        full[0].sources,
+        ["cloud", "sc"],
+        "summaries cover every source"
+    );
+    assert_eq!(store.count_unified_assets(&[]).expect("count"), 2);
+    assert_eq!(
+        store
+            .count_unified_assets(&["sc".to_owned()])
+            .expect("count"),
+        1
+    );
+
+    let count = |source: &str, severity, state, count| FindingCount {
+        source: source.to_owned(),
+        severity,
+        state,
+        count,
+    };
+    assert_eq!(
+        store.finding_counts(&[]).expect("counts"),
+        vec![
+            count("cloud", Critical, Open, 2),
+            count("cloud", High, Reopened, 1),
+            count("cloud", Medium, Open, 1),
+            count("cloud", Low, Fixed, 1),
+            count("sc", High, Open, 1),
+        ]
+    );
+    assert_eq!(
+        store.finding_counts(&["sc".to_owned()]).expect("counts"),
+        vec![count("sc", High, Open, 1)]
+    );
+
+    let cve = |id: &str, findings, assets, max_severity| CveCount {
+        cve: id.to_owned(),
+        findings,
+        assets,
+        max_severity,
+    };
+    assert_eq!(
+        store.top_cves(&[], 10).expect("cves"),
+        vec![
+            cve("CVE-2024-0001", 3, 2, Critical),
+            cve("CVE-2024-0002", 2, 2, Medium.max(High)),
+        ]
+    );
+    assert_eq!(store.top_cves(&[], 1).expect("cves").len(), 1);
+    assert_eq!(
+        store.top_cves(&["sc".to_owned()], 10).expect("cves"),
+        vec![cve("CVE-2024-0001", 1, 1, High)]
+    );
+
+    let top: Vec<(String, f64)> = store
+        .top_unified_assets(&[], 10)
+        .expect("top")
+        .into_iter()
+        .map(|(u, s)| (u.unified_id, s))
+        .collect();
+    assert_eq!(top, vec![("u-1".to_owned(), 20.0), ("u-2".to_owned(), 2.0)]);
+    let top_sc = store
+        .top_unified_assets(&["sc".to_owned()], 10)
+        .expect("top");
+    assert_eq!(top_sc.len(), 1);
+    assert_eq!((top_sc[0].0.unified_id.as_str(), top_sc[0].1), ("u-1", 5.0));
+    assert_eq!(
+        top_sc[0].0.open_findings, 3,
+        "the summary is the whole unified asset"
+    );
+
+    let stats = store.source_stats().expect("stats");
+    let names: Vec<&str> = stats.iter().map(|s| s.source.as_str()).collect();
+    assert_eq!(names, ["cloud", "sc"]);
+    let cloud = &stats[0];
+    assert_eq!(cloud.kind, Some(vm));
+    assert_eq!((cloud.assets, cloud.findings, cloud.events), (2, 5, 0));
+    let last = cloud.last_run.as_ref().expect("a run");
+    assert_eq!(last.status, RunStatus::Succeeded);
+    assert_eq!(cloud.last_success, last.finished_at);
+    assert_eq!(cloud.runs_by_status.len(), 1);
+    assert_eq!(cloud.runs_by_status[0].0, RunStatus::Succeeded);
+    assert_eq!(cloud.runs_by_status[0].1, 1);
+    assert_eq!(stats[1].assets, 1);
+}
+
+/// The daily trend: open at the end of each day and fixed during it, from first appearances,
+/// findings first stored fixed, and fixes recorded by later runs; each day's open count is
+/// what `as_of` the end of that day counts.
+pub fn finding_trend_follows_history(store: &mut dyn Store) {
+    let at = |s: &str| {
+        DateTime::parse_from_rfc3339(s)
+            .expect("test time")
+            .with_timezone(&Utc)
+    };
+    let f = |plugin: i64, found: &str, state, fixed: Option<&str>| Finding {
+        state,
+        first_found: Some(at(found)),
+        last_found: Some(at(found)),
+        last_fixed: fixed.map(at),
+        ..minimal_finding("cloud", SourceKind::Vm, "x", plugin)
+    };
+    use FindingState::{Fixed, Open};
+    let a = f(1, "2026-01-01T00:00:00Z", Open, None);
+    let b = f(
+        2,
+        "2026-01-05T10:00:00Z",
+        Fixed,
+        Some("2026-01-08T10:00:00Z"),
+    );
+    let c = f(3, "2025-12-01T00:00:00Z", Open, None);
+    let d = f(4, "2026-01-09T00:00:00Z", Open, None);
+    let run = begin(store, "cloud", SourceKind::Vm);
+    apply(
+        store,
+        run,
+        "cloud",
+        &findings_batch(vec![a, b, c.clone(), d]),
+    );
+    store.finish_run(run, &succeeded()).expect("finish");
+    let run = begin(store, "cloud", SourceKind::Vm);
+    let c_fixed = Finding {
+        state: Fixed,
+        last_fixed: Some(at("2026-01-07T00:00:01Z")),
+        ..c
+    };
+    apply(store, run, "cloud", &findings_batch(vec![c_fixed]));
+    store.finish_run(run, &succeeded()).expect("finish");
+
+    let trend = store
+        .finding_trend(&[], 7, at("2026-01-10T12:00:00Z"))
+        .expect("trend");
+    let day = |d: u32, open, fixed| TrendDay {
+        date: chrono::NaiveDate::from_ymd_opt(2026, 1, d).expect("date"),
+        open,
+        fixed,
+    };
+    assert_eq!(
+        trend,
+        vec![
+            day(4, 2, 0),
+            day(5, 3, 0),
+            day(6, 3, 0),
+            day(7, 2, 1),
+            day(8, 1, 1),
+            day(9, 2, 0),
+            day(10, 2, 0),
+        ]
+    );
+    for d in &trend {
+        let end = d
+            .date
+            .succ_opt()
+            .and_then(|n| n.and_hms_opt(0, 0, 0))
+            .expect("next day")
+            .and_utc()
+            - chrono::Duration::nanoseconds(1);
+        let open = store
+            .count_findings(&FindingFilter {
+                as_of: Some(end),
+                states: vec![Open, FindingState::Reopened],
+                ..FindingFilter::default()
+            })
+            .expect("count");
+        assert_eq!(open, d.open, "as of the end of {}", d.date);
+    }
+    assert_eq!(
+        store
+            .finding_trend(&["other".to_owned()], 2, at("2026-01-10T00:00:00Z"))
+            .expect("trend"),
+        vec![day(9, 0, 0), day(10, 0, 0)]
+    );
+    assert!(
+        store
+            .finding_trend(&[], 0, Utc::now())
+            .expect("trend")
+            .is_empty()
+    );
 }

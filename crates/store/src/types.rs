@@ -213,6 +213,9 @@ pub struct FindingFilter {
     pub as_of: Option<Timestamp>,
     /// At most this many rows (streaming queries only).
     pub limit: Option<u64>,
+    /// Keyset pagination: only findings after this `(source, id)` in the `(source, id)`
+    /// order (streaming queries only; `count_findings` ignores it).
+    pub after: Option<(String, String)>,
 }
 
 /// Filter for assets; empty fields match everything.
@@ -230,6 +233,9 @@ pub struct AssetFilter {
     pub run: Option<RunId>,
     /// At most this many rows (streaming queries only).
     pub limit: Option<u64>,
+    /// Keyset pagination: only assets after this `(source, id)` in the `(source, id)` order
+    /// (streaming queries only; `count_assets` ignores it).
+    pub after: Option<(String, String)>,
 }
 
 /// Filter for events; empty fields match everything.
@@ -243,6 +249,21 @@ pub struct EventFilter {
     pub run: Option<RunId>,
     /// At most this many rows (streaming queries only).
     pub limit: Option<u64>,
+    /// Keyset pagination: only events after this one in the `(source, time, id)` order
+    /// (streaming queries only; `count_events` ignores it).
+    pub after: Option<EventKey>,
+}
+
+/// An event's place in the `(source, time, id)` order of [`crate::Store::for_each_event`]
+/// (events without a time come first within a source).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventKey {
+    /// Source name.
+    pub source: String,
+    /// Event time (`None`: the event has none).
+    pub time: Option<Timestamp>,
+    /// Source-native event id.
+    pub id: String,
 }
 
 /// What changed in a finding's life.
@@ -406,4 +427,106 @@ pub enum LeaseAttempt {
     Acquired(Lease),
     /// Another holder has a lease that has not expired.
     Held(Lease),
+}
+
+/// Filter for unified assets ([`crate::Store::list_unified_assets`]); empty fields match
+/// everything. Only live records (not deleted by their source) count.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UnifiedFilter {
+    /// Unified assets with at least one live record of these sources.
+    pub sources: Vec<String>,
+    /// Unified assets with a live record whose name, host names, FQDNs, IPs or MACs contain
+    /// this text (case-insensitive).
+    pub search: Option<String>,
+    /// Keyset pagination: only unified ids greater than this one.
+    pub after: Option<String>,
+    /// At most this many unified assets.
+    pub limit: Option<u64>,
+}
+
+/// One unified asset summarised over its live records (of every source, whatever the
+/// filter that selected it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnifiedSummary {
+    /// Unified asset id.
+    pub unified_id: String,
+    /// A name of one of its records (the first in `(source, id)` order that has one).
+    pub name: Option<String>,
+    /// Sources of its records, sorted, each once.
+    pub sources: Vec<String>,
+    /// Live records.
+    pub records: u64,
+    /// Host names of its records, sorted, each once.
+    pub hostnames: Vec<String>,
+    /// IPv4 addresses of its records, sorted, each once.
+    pub ipv4s: Vec<String>,
+    /// MAC addresses of its records, sorted, each once.
+    pub macs: Vec<String>,
+    /// Open (or reopened) findings on its records.
+    pub open_findings: u64,
+    /// The highest severity among those open findings.
+    pub max_severity: Option<Severity>,
+    /// Open findings per severity id (0 info … 4 critical).
+    pub open_by_severity: [u64; 5],
+}
+
+/// Findings of one source, severity and state ([`crate::Store::finding_counts`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingCount {
+    /// Source name.
+    pub source: String,
+    /// Severity.
+    pub severity: Severity,
+    /// State.
+    pub state: FindingState,
+    /// How many findings.
+    pub count: u64,
+}
+
+/// One day of [`crate::Store::finding_trend`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrendDay {
+    /// The day (UTC).
+    pub date: chrono::NaiveDate,
+    /// Findings open (or reopened) at the end of that day.
+    pub open: u64,
+    /// Findings fixed during that day.
+    pub fixed: u64,
+}
+
+/// A CVE among open findings ([`crate::Store::top_cves`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CveCount {
+    /// The CVE id, uppercase.
+    pub cve: String,
+    /// Open findings naming it.
+    pub findings: u64,
+    /// Distinct per-source assets with such a finding.
+    pub assets: u64,
+    /// Highest severity of those findings.
+    pub max_severity: Severity,
+}
+
+/// What the store holds of one source ([`crate::Store::source_stats`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceStat {
+    /// Source name.
+    pub source: String,
+    /// Its kind (of its latest run; `None` when it has no run).
+    pub kind: Option<SourceKind>,
+    /// Live assets.
+    pub assets: u64,
+    /// Findings (every state).
+    pub findings: u64,
+    /// Events.
+    pub events: u64,
+    /// Its newest run.
+    pub last_run: Option<RunRecord>,
+    /// When its newest succeeded run finished.
+    pub last_success: Option<Timestamp>,
+    /// Records stored by all its finished runs: assets, findings, events.
+    pub stored_total: [u64; 3],
+    /// Its finished runs by status (`succeeded`, `partial`, `failed`), and the sum of their
+    /// durations in seconds.
+    pub runs_by_status: Vec<(RunStatus, u64, f64)>,
 }

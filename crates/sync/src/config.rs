@@ -67,6 +67,21 @@ impl SourceConfig {
         }
     }
 
+    /// The `sync_every` setting as written (`None`: not scheduled).
+    fn sync_every_text(&self) -> Option<&str> {
+        match self {
+            SourceConfig::Vm(c) => c.sync_every.as_deref(),
+            SourceConfig::Sc(c) => c.sync_every.as_deref(),
+            SourceConfig::Ot(c) => c.sync_every.as_deref(),
+        }
+    }
+
+    /// How often `tenax serve` syncs this source (`None`: not scheduled). The config loader has
+    /// validated it, so an invalid value here (a config built in code) also reads as `None`.
+    pub fn sync_every(&self) -> Option<std::time::Duration> {
+        self.sync_every_text().and_then(|t| parse_every(t).ok())
+    }
+
     fn secret_fields(&self) -> Vec<(&'static str, &str)> {
         match self {
             SourceConfig::Vm(c) => c.secret_fields().to_vec(),
@@ -133,6 +148,11 @@ impl Config {
                     "{origin}: source name `{name}` is used twice"
                 )));
             }
+            if let Some(t) = s.sync_every_text() {
+                parse_every(t).map_err(|e| {
+                    ConfigError(format!("{origin}: source `{name}`: sync_every: {e}"))
+                })?;
+            }
         }
         Ok(())
     }
@@ -191,6 +211,33 @@ impl Config {
             })
             .collect()
     }
+}
+
+/// Parses a `sync_every` duration: a whole number and a unit, `s`, `m`, `h` or `d` (`30s`,
+/// `15m`, `1h`, `1d`). At least 1 second, at most 365 days.
+pub fn parse_every(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let bad = || {
+        format!(
+            "`{}` is not a duration (a whole number and s, m, h or d: 30s, 15m, 1h, 1d)",
+            t.chars().take(40).collect::<String>()
+        )
+    };
+    let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let secs = match unit.trim() {
+        "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        "d" => n.checked_mul(86_400),
+        _ => return Err(bad()),
+    }
+    .ok_or_else(bad)?;
+    if secs == 0 || secs > 365 * 86_400 {
+        return Err(format!("`{t}` is out of range (1s to 365d)"));
+    }
+    Ok(std::time::Duration::from_secs(secs))
 }
 
 /// The line of a parse error. Errors inside a `[[sources]]` entry point at the entry's start
@@ -301,6 +348,35 @@ mod tests {
         assert!(e.0.contains("unknown field `stor`"), "{e}");
         let e = Config::parse("[[sources]]\nname='x'\nkind='qualys'\n", "t.toml").unwrap_err();
         assert!(e.0.contains("qualys"), "{e}");
+    }
+
+    #[test]
+    fn sync_every_is_parsed_and_checked() {
+        let c = Config::parse(
+            "[[sources]]\nname='a'\nkind='vm'\nsync_every='15m'\n\
+             [[sources]]\nname='b'\nkind='sc'\nurl='https://sc'\napi_keys='${K}'\n\
+             sync_every='1h'\n[[sources]]\nname='c'\nkind='ot'\nurl='https://o'\n\
+             api_key='${K}'\nsync_every='30s'\n",
+            "t.toml",
+        )
+        .unwrap();
+        let every: Vec<_> = c.sources.iter().map(|s| s.sync_every()).collect();
+        assert_eq!(
+            every,
+            [900, 3600, 30].map(|s| Some(std::time::Duration::from_secs(s)))
+        );
+        for bad in ["0s", "1w", "h", "-1h", "1.5h", ""] {
+            let e = Config::parse(
+                &format!("[[sources]]\nname='a'\nkind='vm'\nsync_every='{bad}'\n"),
+                "t.toml",
+            )
+            .unwrap_err();
+            assert!(e.0.contains("sync_every"), "{bad}: {e}");
+        }
+        assert_eq!(
+            parse_every("1d"),
+            Ok(std::time::Duration::from_secs(86_400))
+        );
     }
 
     #[test]

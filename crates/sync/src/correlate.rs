@@ -27,6 +27,7 @@ pub struct CorrelationSummary {
 /// Correlates every stored asset (deleted ones as singletons) and stores the result. Unified
 /// ids stored by the previous correlation are kept where the evidence still holds.
 pub fn correlate_store(store: &mut dyn Store) -> Result<CorrelationSummary, tenax_store::Error> {
+    let started = std::time::Instant::now();
     let mut assets: Vec<Asset> = Vec::new();
     let mut strong: Vec<Vec<StrongId>> = Vec::new();
     let mut previous: BTreeMap<AssetKey, String> = BTreeMap::new();
@@ -54,6 +55,7 @@ pub fn correlate_store(store: &mut dyn Store) -> Result<CorrelationSummary, tena
         });
         Ok(())
     })?;
+    let read = started.elapsed();
     let nodes: Vec<Node<'_>> = assets
         .iter()
         .zip(strong)
@@ -64,11 +66,15 @@ pub fn correlate_store(store: &mut dyn Store) -> Result<CorrelationSummary, tena
         .unified
         .iter()
         .flat_map(|u| {
-            u.members.iter().map(|m| Assignment {
-                source: m.source.clone(),
-                id: m.id.clone(),
-                unified_id: u.id.clone(),
-            })
+            // Only what changed: a re-run with the same evidence rewrites nothing.
+            u.members
+                .iter()
+                .filter(|m| previous.get(*m) != Some(&u.id))
+                .map(|m| Assignment {
+                    source: m.source.clone(),
+                    id: m.id.clone(),
+                    unified_id: u.id.clone(),
+                })
         })
         .collect();
     let unified_of = c.assignments();
@@ -82,7 +88,15 @@ pub fn correlate_store(store: &mut dyn Store) -> Result<CorrelationSummary, tena
             evidence: serde_json::to_value(&l.evidence).unwrap_or(Value::Null),
         })
         .collect();
+    let computed = started.elapsed();
     let write = store.apply_correlation(&assignments, &links)?;
+    tracing::debug!(
+        records = assets.len(),
+        read_ms = read.as_millis() as u64,
+        correlate_ms = (computed - read).as_millis() as u64,
+        write_ms = (started.elapsed() - computed).as_millis() as u64,
+        "correlation timings"
+    );
     Ok(CorrelationSummary {
         records: assets.len() as u64,
         unified: c.unified.len() as u64,

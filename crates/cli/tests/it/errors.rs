@@ -118,3 +118,38 @@ async fn bad_flags_are_usage_errors() {
     .await;
     fails(&c, &["findings", "--db", "mysql://x"], 2, "mysql").await;
 }
+
+#[tokio::test]
+async fn serve_refuses_a_public_address_without_a_token() {
+    let c = Cmd::new();
+    let db = c.db();
+    let mut cmd = c.command(&["serve", "--listen", "0.0.0.0:0", "--db", &db]);
+    cmd.env_remove("TENAX_API_TOKEN");
+    let o = cmd.output().await.unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("tenax: --listen 0.0.0.0:0: refusing") && err.contains("TENAX_API_TOKEN"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn serve_refuses_a_bad_sync_every() {
+    let c = Cmd::new();
+    c.config(&vm_config(
+        "https://h",
+        "a",
+        SECRET,
+        "sync_every = \"often\"",
+    ));
+    let db = c.db();
+    fails(
+        &c,
+        &["serve", "--listen", "127.0.0.1:0", "--db", &db],
+        2,
+        "sync_every: `often` is not a duration",
+    )
+    .await;
+}

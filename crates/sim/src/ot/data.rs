@@ -11,6 +11,7 @@ use rand::Rng;
 use serde_json::{Map, Value, json};
 
 use super::{OtMutation, OtOptions, OtTruth};
+use crate::devices::{Device, OsFamily, mac_string};
 use crate::util::{DAY_MS, Frac, label, mix, rng_for, uuid_from, write_iso_us};
 
 /// The zero-time sentinel ("unknown").
@@ -38,6 +39,9 @@ pub(crate) struct OtData {
     generated: bool,
     next_log_id: i64,
     next_asset: u64,
+    /// Asset id → index of the shared IT device (crate::devices) it is: engineering
+    /// stations are Windows machines VM and SC see too (correlation ground truth).
+    it_devices: HashMap<String, u32>,
 }
 
 /// One plugin of the generated catalog.
@@ -477,6 +481,14 @@ impl OtData {
                 backplanes.insert(b.to_string());
             }
         }
+        for (n, a) in self.assets.iter().enumerate() {
+            let id = a["id"].as_str().unwrap_or_default();
+            let dev = self
+                .it_devices
+                .get(id)
+                .map_or(OT_DEVICE_BASE + n as u64, |&k| u64::from(k));
+            t.asset_devices.push((id.to_string(), dev));
+        }
         t.asset_ids.sort();
         t.hidden_asset_ids.sort();
         t.assets = t.asset_ids.len() as u64;
@@ -626,7 +638,7 @@ impl OtData {
         let idx = self.next_asset;
         self.next_asset += 1;
         let ip = format!("10.100.250.{}", 10 + (idx % 240));
-        let mut a = device(seed, idx, Kind::Plc, &ip, None, None, now_us, 0, 0);
+        let mut a = device(seed, idx, Kind::Plc, &ip, None, None, now_us, 0, 0, None);
         a["firstSeen"] = json!(now);
         a["lastSeen"] = json!(now);
         a["lastUpdate"] = json!(now);
@@ -858,6 +870,7 @@ fn device(
     anchor_us: i64,
     site: usize,
     model_pick: usize,
+    it: Option<&Device>,
 ) -> Value {
     let h = mix(&[seed, label("ot-asset"), idx]);
     let mut r = rng_for(seed, "ot-asset", idx);
@@ -904,7 +917,15 @@ fn device(
         Kind::Adapter => format!("Comm. Adapter #{idx}"),
         Kind::Module | Kind::Plc => format!("PLC #{idx}"),
         Kind::Hmi => format!("HMI #{idx}"),
-        Kind::EngStation => format!("Eng. Station #{idx}"),
+        // OT names a workstation by the NetBIOS name it sees in its traffic.
+        Kind::EngStation => it.map_or_else(
+            || format!("Eng. Station #{idx}"),
+            |d| {
+                d.netbios
+                    .clone()
+                    .unwrap_or_else(|| d.hostname.to_uppercase())
+            },
+        ),
         Kind::Switch => format!("Switch #{idx}"),
     };
     let (vendor, family, model, firmware) = match (kind, m) {
@@ -919,7 +940,10 @@ fn device(
         _ => None,
     };
     let own_mac = kind != Kind::Module;
-    let mac = own_mac.then(|| mac(h));
+    let mac = own_mac.then(|| {
+        it.and_then(|d| d.macs.first())
+            .map_or_else(|| mac(h), |m| mac_string(m, false))
+    });
     let first = anchor_us
         - i64::from(r.random_range(30..300_u32)) * DAY_US
         - i64::from(r.random_range(0..86_400_000_u32)) * 1000;
@@ -1064,6 +1088,27 @@ fn device(
     Value::Object(rec)
 }
 
+/// Engineering stations are IT devices too: the `n`-th one is a Windows device among the first
+/// [`SHARED_IT_DEVICES`] of the shared device model (present in any VM or SC data set of at
+/// least that many assets), each used once; `None` once they are all taken.
+fn shared_it_device(seed: u64, used: &mut BTreeSet<u32>) -> Option<Device> {
+    let start = (used.len() as u32 * 11) % SHARED_IT_DEVICES;
+    (0..SHARED_IT_DEVICES)
+        .map(|k| (start + k) % SHARED_IT_DEVICES)
+        .filter(|k| !used.contains(k))
+        .map(|k| Device::generate(seed, k))
+        .find(|dv| dv.os.family == OsFamily::Windows)
+        .inspect(|dv| {
+            used.insert(dv.idx);
+        })
+}
+
+/// How many devices of the shared model OT engineering stations are drawn from.
+pub(crate) const SHARED_IT_DEVICES: u32 = 64;
+
+/// Device numbers of OT-only assets start here (far above any IT device index).
+const OT_DEVICE_BASE: u64 = 1 << 40;
+
 fn generate(seed: u64, anchor_us: i64, count: usize) -> OtData {
     let mut d = OtData {
         generated: true,
@@ -1080,6 +1125,7 @@ fn generate(seed: u64, anchor_us: i64, count: usize) -> OtData {
     let mut step = 0usize;
     let mut r = rng_for(seed, "ot-layout", 0);
     let mut backplane_no = 1u32;
+    let mut it_used = BTreeSet::new();
     while d.assets.len() < count {
         if host > 240 {
             site += 1;
@@ -1114,6 +1160,7 @@ fn generate(seed: u64, anchor_us: i64, count: usize) -> OtData {
                     anchor_us,
                     site,
                     pick,
+                    None,
                 ));
                 idx += 1;
                 for s in 0..modules {
@@ -1132,6 +1179,7 @@ fn generate(seed: u64, anchor_us: i64, count: usize) -> OtData {
                         anchor_us,
                         site,
                         m,
+                        None,
                     ));
                     idx += 1;
                 }
@@ -1139,8 +1187,9 @@ fn generate(seed: u64, anchor_us: i64, count: usize) -> OtData {
             1 | 4 => {
                 let k = if step % 8 == 1 { Kind::Hmi } else { Kind::Plc };
                 let pick = r.random_range(0..3_usize);
-                d.assets
-                    .push(device(seed, idx, k, &ip, None, None, anchor_us, site, pick));
+                d.assets.push(device(
+                    seed, idx, k, &ip, None, None, anchor_us, site, pick, None,
+                ));
                 idx += 1;
             }
             2 | 5 => {
@@ -1155,6 +1204,7 @@ fn generate(seed: u64, anchor_us: i64, count: usize) -> OtData {
                     anchor_us,
                     site,
                     pick,
+                    None,
                 ));
                 idx += 1;
             }
@@ -1164,8 +1214,30 @@ fn generate(seed: u64, anchor_us: i64, count: usize) -> OtData {
                 } else {
                     Kind::Switch
                 };
-                d.assets
-                    .push(device(seed, idx, k, &ip, None, None, anchor_us, site, 0));
+                let it = (k == Kind::EngStation)
+                    .then(|| shared_it_device(seed, &mut it_used))
+                    .flatten();
+                let ip = it.as_ref().map_or(ip, |dv| {
+                    let [a, b, c, e] = dv.ipv4;
+                    format!("{a}.{b}.{c}.{e}")
+                });
+                let a = device(
+                    seed,
+                    idx,
+                    k,
+                    &ip,
+                    None,
+                    None,
+                    anchor_us,
+                    site,
+                    0,
+                    it.as_ref(),
+                );
+                if let Some(dv) = &it {
+                    d.it_devices
+                        .insert(a["id"].as_str().unwrap_or_default().to_string(), dv.idx);
+                }
+                d.assets.push(a);
                 idx += 1;
             }
         }

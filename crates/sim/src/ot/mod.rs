@@ -135,6 +135,11 @@ pub struct OtTruth {
     pub shared_ips: BTreeMap<String, Vec<String>>,
     /// Largest asset `lastUpdate` (RFC 3339, µs).
     pub max_last_update: String,
+    /// `(asset id, device)` of every asset, visible and hidden: the device number of the
+    /// shared device model VM and SC use (`VmTruth::asset_devices`, `ScHost::device`) for the
+    /// engineering stations those products see too; a number of its own (≥ 2⁴⁰) for every
+    /// other asset.
+    pub asset_devices: Vec<(String, u64)>,
     /// Largest event `time` (RFC 3339, µs).
     pub max_event_time: String,
 }

@@ -598,10 +598,20 @@ impl ScData {
     /// Moves the host answering on `ip` to a new DHCP lease at `now`: its cumulative rows get
     /// the new address and `lastSeen` = now. `(old ip, new ip, cumulative rows)`; `None`
     /// when no generated host has that address.
-    pub(crate) fn move_host(&mut self, ip: &str, now: i64) -> Option<(String, String, u64)> {
+    pub(crate) fn move_host(
+        &mut self,
+        ip: &str,
+        to: Option<[u8; 4]>,
+        now: i64,
+    ) -> Option<(String, String, u64)> {
         let h = self.hosts.iter().position(|h| ip_string(h.ip) == ip)?;
-        self.leases += 1;
-        let new = lease_ip(self.leases);
+        if to.is_some_and(|t| self.hosts.iter().any(|o| o.ip == t)) {
+            return None;
+        }
+        let new = to.unwrap_or_else(|| {
+            self.leases += 1;
+            lease_ip(self.leases)
+        });
         self.hosts[h].ip = new;
         let mut rows = 0;
         for v in self

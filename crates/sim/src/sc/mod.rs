@@ -422,10 +422,10 @@ impl ScService {
             .collect()
     }
 
-    pub(crate) fn move_host(&self, ip: &str, now_s: i64) -> Option<ScMove> {
+    pub(crate) fn move_host(&self, ip: &str, to: Option<[u8; 4]>, now_s: i64) -> Option<ScMove> {
         let mut st = self.lock();
         let mut next = (*self.data(&mut st)).clone();
-        let (old_ip, new_ip, cumulative) = next.move_host(ip, now_s)?;
+        let (old_ip, new_ip, cumulative) = next.move_host(ip, to, now_s)?;
         st.data = Some(Arc::new(next));
         Some(ScMove {
             old_ip,

@@ -18,7 +18,7 @@ use crate::{
 
 /// Columns read for a finding, in [`finding_from`] order. A finding's unified asset is its
 /// asset's (correlation writes only the assets), else what the finding was stored with.
-const FINDING_SELECT: &str = "source, id, kind, asset_id, coalesce((SELECT a.unified_id \
+pub(super) const FINDING_SELECT: &str = "source, id, kind, asset_id, coalesce((SELECT a.unified_id \
     FROM assets a WHERE a.source = findings.source AND a.id = findings.asset_id), \
     unified_asset_id), plugin_id, \
     plugin_name, plugin_family, severity, state, port, protocol, service, cves, \
@@ -26,12 +26,12 @@ const FINDING_SELECT: &str = "source, id, kind, asset_id, coalesce((SELECT a.uni
     last_fixed::text, hostname, ipv4, synopsis, solution, output";
 
 /// Columns read for an asset, in [`asset_from`] order.
-const ASSET_SELECT: &str = "source, kind, id, unified_id, name, hostnames, fqdns, ipv4s, \
+pub(super) const ASSET_SELECT: &str = "source, kind, id, unified_id, name, hostnames, fqdns, ipv4s, \
     ipv6s, macs, operating_systems, asset_type, vendor, model, firmware, first_seen::text, \
     last_seen::text, tags, risk, deleted_at::text";
 
 /// Columns read for a run, in [`run_from`] order.
-const RUN_SELECT: &str = "id, source, kind, mode, status, started_at::text, finished_at::text, \
+pub(super) const RUN_SELECT: &str = "id, source, kind, mode, status, started_at::text, finished_at::text, \
     assets_expected, assets_stored, findings_expected, findings_stored, deleted_assets, \
     message, details, events_expected, events_stored";
 
@@ -43,26 +43,37 @@ type Param = Box<dyn ToSql + Sync>;
 
 /// A `WHERE` clause and its parameters (`$1` …).
 #[derive(Default)]
-struct Where {
-    terms: Vec<String>,
-    params: Vec<Param>,
+pub(super) struct Where {
+    pub(super) terms: Vec<String>,
+    pub(super) params: Vec<Param>,
 }
 
 impl Where {
     /// Adds a term whose `?` is the next parameter.
-    fn term(&mut self, sql: &str, value: impl ToSql + Sync + 'static) {
+    pub(super) fn term(&mut self, sql: &str, value: impl ToSql + Sync + 'static) {
         self.params.push(Box::new(value));
         self.terms
             .push(sql.replace('?', &format!("${}", self.params.len())));
     }
 
-    fn any_of<T: ToSql + Sync + 'static>(&mut self, column: &str, values: Vec<T>) {
+    pub(super) fn any_of<T: ToSql + Sync + 'static>(&mut self, column: &str, values: Vec<T>) {
         if !values.is_empty() {
             self.term(&format!("{column} = ANY(?)"), values);
         }
     }
 
-    fn sql(&self) -> String {
+    /// `(table.source, table.id) > (after)`: the keyset of the `(source, id)` order.
+    fn after(&mut self, table: &str, after: Option<&(String, String)>) {
+        if let Some((s, i)) = after {
+            self.params.push(Box::new(s.clone()));
+            self.params.push(Box::new(i.clone()));
+            let n = self.params.len();
+            self.terms
+                .push(format!("({table}.source, {table}.id) > (${}, ${n})", n - 1));
+        }
+    }
+
+    pub(super) fn sql(&self) -> String {
         if self.terms.is_empty() {
             String::new()
         } else {
@@ -70,7 +81,7 @@ impl Where {
         }
     }
 
-    fn limit(&mut self, limit: Option<u64>) -> String {
+    pub(super) fn limit(&mut self, limit: Option<u64>) -> String {
         match limit {
             None => String::new(),
             Some(n) => {
@@ -81,7 +92,7 @@ impl Where {
         }
     }
 
-    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+    pub(super) fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
         self.params.iter().map(|p| p.as_ref() as _).collect()
     }
 }
@@ -230,7 +241,7 @@ fn in_row(e: Error, row: &str) -> Error {
     }
 }
 
-fn run_from(row: &Row) -> Result<RunRecord> {
+pub(super) fn run_from(row: &Row) -> Result<RunRecord> {
     let c = Cols::new(row, "runs");
     let id = RunId(c.get(0, "id")?);
     let decode = || -> Result<RunRecord> {
@@ -272,7 +283,13 @@ fn run_from(row: &Row) -> Result<RunRecord> {
 pub(super) fn count_findings(client: &mut Client, filter: &FindingFilter) -> Result<u64> {
     if filter.as_of.is_some() {
         let mut n = 0u64;
-        for_each_finding(client, filter, &mut |_| {
+        // Counts ignore the keyset position (and the limit).
+        let all = FindingFilter {
+            after: None,
+            limit: None,
+            ..filter.clone()
+        };
+        for_each_finding(client, &all, &mut |_| {
             n += 1;
             Ok(())
         })?;
@@ -298,6 +315,7 @@ pub(super) fn for_each_finding(
         return as_of_walk(client, filter, at, f);
     }
     let mut w = finding_where(filter);
+    w.after("findings", filter.after.as_ref());
     let sql = format!(
         "SELECT {FINDING_SELECT} FROM findings{} ORDER BY findings.source, findings.id{}",
         w.sql(),
@@ -312,6 +330,7 @@ pub(super) fn for_each_asset(
     f: &mut dyn FnMut(Asset) -> Result<()>,
 ) -> Result<()> {
     let mut w = asset_where(filter);
+    w.after("assets", filter.after.as_ref());
     let sql = format!(
         "SELECT {ASSET_SELECT} FROM assets{} ORDER BY assets.source, assets.id{}",
         w.sql(),
@@ -326,6 +345,7 @@ pub(super) fn for_each_asset_raw(
     f: &mut dyn FnMut(Asset, Option<&str>) -> Result<()>,
 ) -> Result<()> {
     let mut w = asset_where(filter);
+    w.after("assets", filter.after.as_ref());
     let sql = format!(
         "SELECT {ASSET_SELECT}, raw FROM assets{} ORDER BY assets.source, assets.id{}",
         w.sql(),
@@ -352,6 +372,27 @@ pub(super) fn for_each_event(
     f: &mut dyn FnMut(Event) -> Result<()>,
 ) -> Result<()> {
     let mut w = event_where(filter);
+    if let Some(k) = &filter.after {
+        // The `(source, time, id)` order with events without a time first.
+        w.params.push(Box::new(k.source.clone()));
+        let s = w.params.len();
+        w.params.push(Box::new(k.id.clone()));
+        let i = w.params.len();
+        let rest = match &k.time {
+            None => format!("(events.time IS NOT NULL OR events.id > ${i})"),
+            Some(t) => {
+                w.params.push(Box::new(ts_text(t)));
+                let t = w.params.len();
+                format!(
+                    "events.time IS NOT NULL AND (events.time > (${t}::text)::numeric \
+                     OR (events.time = (${t}::text)::numeric AND events.id > ${i}))"
+                )
+            }
+        };
+        w.terms.push(format!(
+            "(events.source > ${s} OR (events.source = ${s} AND {rest}))"
+        ));
+    }
     let sql = format!(
         "SELECT {EVENT_SELECT} FROM events{} \
          ORDER BY events.source, events.time NULLS FIRST, events.id{}",
@@ -400,7 +441,8 @@ fn as_of_walk(
     f: &mut dyn FnMut(Finding) -> Result<()>,
 ) -> Result<()> {
     let history = load_history(client, &filter.sources)?;
-    let w = finding_where(filter);
+    let mut w = finding_where(filter);
+    w.after("findings", filter.after.as_ref());
     let sql = format!(
         "SELECT {FINDING_SELECT} FROM findings{} ORDER BY findings.source, findings.id",
         w.sql()
@@ -574,7 +616,7 @@ fn mean(sum: Option<&str>, n: i64) -> Option<f64> {
     (n > 0).then(|| sum as f64 / n as f64)
 }
 
-fn finding_from(row: &Row) -> Result<Finding> {
+pub(super) fn finding_from(row: &Row) -> Result<Finding> {
     let c = Cols::new(row, "findings");
     let source = c.text(0, "source")?;
     let id = c.text(1, "id")?;
@@ -610,7 +652,7 @@ fn finding_from(row: &Row) -> Result<Finding> {
     decode().map_err(|e| in_row(e, &format!("finding {source}/{id}")))
 }
 
-fn asset_from(row: &Row) -> Result<Asset> {
+pub(super) fn asset_from(row: &Row) -> Result<Asset> {
     let c = Cols::new(row, "assets");
     let source = c.text(0, "source")?;
     let id = c.text(2, "id")?;

@@ -374,6 +374,7 @@ pub(super) fn apply_batch(
             }
         }
     }
+    super::api::bump_generation(&mut tx)?;
     tx.commit()?;
     Ok(BatchOutcome {
         assets: batch.assets.len() as u64,
@@ -650,6 +651,7 @@ pub(super) fn apply_correlation(
         }
         w.finish()?;
     }
+    super::api::bump_generation(&mut tx)?;
     tx.commit()?;
     Ok(out)
 }

@@ -20,7 +20,7 @@ use crate::{
 /// Columns read for a finding, in [`finding_from`] order.
 /// A finding's unified asset is its asset's (correlation writes only the assets), else what
 /// the finding was stored with.
-const FINDING_SELECT: &str = "source, id, kind, asset_id, coalesce((SELECT a.unified_id \
+pub(super) const FINDING_SELECT: &str = "source, id, kind, asset_id, coalesce((SELECT a.unified_id \
     FROM assets a WHERE a.source = findings.source AND a.id = findings.asset_id), \
     unified_asset_id), plugin_id, \
     plugin_name, plugin_family, severity, state, port, protocol, service, cves, \
@@ -28,12 +28,12 @@ const FINDING_SELECT: &str = "source, id, kind, asset_id, coalesce((SELECT a.uni
     hostname, ipv4, synopsis, solution, output";
 
 /// Columns read for an asset, in [`asset_from`] order.
-const ASSET_SELECT: &str = "source, kind, id, unified_id, name, hostnames, fqdns, ipv4s, \
+pub(super) const ASSET_SELECT: &str = "source, kind, id, unified_id, name, hostnames, fqdns, ipv4s, \
     ipv6s, macs, operating_systems, asset_type, vendor, model, firmware, first_seen, last_seen, \
     tags, risk, deleted_at";
 
 /// Columns read for a run, in [`run_from`] order.
-const RUN_SELECT: &str = "id, source, kind, mode, status, started_at, finished_at, \
+pub(super) const RUN_SELECT: &str = "id, source, kind, mode, status, started_at, finished_at, \
     assets_expected, assets_stored, findings_expected, findings_stored, deleted_assets, \
     message, details, events_expected, events_stored";
 
@@ -86,7 +86,7 @@ pub(super) fn list_runs(
     Ok(out)
 }
 
-fn run_from(row: &Row<'_>) -> Result<RunRecord> {
+pub(super) fn run_from(row: &Row<'_>) -> Result<RunRecord> {
     const T: &str = "runs";
     let id = RunId(int_from(col(row, 0, T)?, T, "id")?);
     let decode = || -> Result<RunRecord> {
@@ -138,19 +138,19 @@ fn in_row(e: Error, row: &str) -> Error {
 
 /// A `WHERE` clause and its parameters.
 #[derive(Default)]
-struct Where {
-    terms: Vec<String>,
-    params: Vec<Value>,
+pub(super) struct Where {
+    pub(super) terms: Vec<String>,
+    pub(super) params: Vec<Value>,
 }
 
 impl Where {
-    fn term(&mut self, sql: &str, value: impl Into<Value>) {
+    pub(super) fn term(&mut self, sql: &str, value: impl Into<Value>) {
         self.params.push(value.into());
         self.terms
             .push(sql.replace('?', &format!("?{}", self.params.len())));
     }
 
-    fn any_of(&mut self, column: &str, values: impl IntoIterator<Item = Value>) {
+    pub(super) fn any_of(&mut self, column: &str, values: impl IntoIterator<Item = Value>) {
         let mut marks = Vec::new();
         for v in values {
             self.params.push(v);
@@ -162,7 +162,19 @@ impl Where {
         }
     }
 
-    fn sql(&self) -> String {
+    /// `(source, id) > (after)`: the keyset of the `(source, id)` order (a row-value
+    /// comparison SQLite runs as a range scan of the `(source, id)` index).
+    fn after(&mut self, after: Option<&(String, String)>) {
+        if let Some((s, i)) = after {
+            self.params.push(Value::Text(s.clone()));
+            self.params.push(Value::Text(i.clone()));
+            let n = self.params.len();
+            self.terms
+                .push(format!("(source, id) > (?{}, ?{n})", n - 1));
+        }
+    }
+
+    pub(super) fn sql(&self) -> String {
         if self.terms.is_empty() {
             String::new()
         } else {
@@ -170,7 +182,7 @@ impl Where {
         }
     }
 
-    fn limit(&mut self, limit: Option<u64>) -> String {
+    pub(super) fn limit(&mut self, limit: Option<u64>) -> String {
         match limit {
             None => String::new(),
             Some(n) => {
@@ -265,7 +277,13 @@ fn count(conn: &Connection, table: &str, w: &Where) -> Result<u64> {
 pub(super) fn count_findings(conn: &Connection, filter: &FindingFilter) -> Result<u64> {
     if filter.as_of.is_some() {
         let mut n = 0u64;
-        for_each_finding(conn, filter, &mut |_| {
+        // Counts ignore the keyset position (and the limit).
+        let all = FindingFilter {
+            after: None,
+            limit: None,
+            ..filter.clone()
+        };
+        for_each_finding(conn, &all, &mut |_| {
             n += 1;
             Ok(())
         })?;
@@ -287,6 +305,7 @@ pub(super) fn for_each_finding(
         return as_of_walk(conn, filter, at, f);
     }
     let mut w = finding_where(filter)?;
+    w.after(filter.after.as_ref());
     let sql = format!(
         "SELECT {FINDING_SELECT} FROM findings{} ORDER BY source, id{}",
         w.sql(),
@@ -306,6 +325,7 @@ pub(super) fn for_each_asset(
     f: &mut dyn FnMut(Asset) -> Result<()>,
 ) -> Result<()> {
     let mut w = asset_where(filter);
+    w.after(filter.after.as_ref());
     let sql = format!(
         "SELECT {ASSET_SELECT} FROM assets{} ORDER BY source, id{}",
         w.sql(),
@@ -386,7 +406,8 @@ fn as_of_walk(
     f: &mut dyn FnMut(Finding) -> Result<()>,
 ) -> Result<()> {
     let history = load_history(conn, &filter.sources)?;
-    let w = finding_where(filter)?;
+    let mut w = finding_where(filter)?;
+    w.after(filter.after.as_ref());
     let sql = format!(
         "SELECT {FINDING_SELECT} FROM findings{} ORDER BY source, id",
         w.sql()
@@ -549,7 +570,7 @@ pub(super) fn remediation(
     Ok(out)
 }
 
-fn finding_from(row: &Row<'_>) -> Result<Finding> {
+pub(super) fn finding_from(row: &Row<'_>) -> Result<Finding> {
     const T: &str = "findings";
     let source = text_from(col(row, 0, T)?, T, "source")?;
     let id = text_from(col(row, 1, T)?, T, "id")?;
@@ -585,7 +606,7 @@ fn finding_from(row: &Row<'_>) -> Result<Finding> {
     decode().map_err(|e| in_row(e, &format!("finding {source}/{id}")))
 }
 
-fn asset_from(row: &Row<'_>) -> Result<Asset> {
+pub(super) fn asset_from(row: &Row<'_>) -> Result<Asset> {
     const T: &str = "assets";
     let source = text_from(col(row, 0, T)?, T, "source")?;
     let id = text_from(col(row, 2, T)?, T, "id")?;
@@ -739,6 +760,24 @@ pub(super) fn for_each_event(
     f: &mut dyn FnMut(Event) -> Result<()>,
 ) -> Result<()> {
     let mut w = event_where(filter);
+    if let Some(k) = &filter.after {
+        // The `(source, time, id)` order with events without a time first (NULL sorts
+        // first); timestamps compare as they sort (see `event_where`).
+        w.params.push(Value::Text(k.source.clone()));
+        let s = w.params.len();
+        w.params.push(Value::Text(k.id.clone()));
+        let i = w.params.len();
+        let rest = match &k.time {
+            None => format!("(time IS NOT NULL OR id > ?{i})"),
+            Some(t) => {
+                w.params.push(super::codec::ts_value(t));
+                let t = w.params.len();
+                format!("time IS NOT NULL AND (time > ?{t} OR (time = ?{t} AND id > ?{i}))")
+            }
+        };
+        w.terms
+            .push(format!("(source > ?{s} OR (source = ?{s} AND {rest}))"));
+    }
     let sql = format!(
         "SELECT {EVENT_SELECT} FROM events{} ORDER BY source, time, id{}",
         w.sql(),
@@ -819,6 +858,7 @@ pub(super) fn for_each_asset_raw(
     f: &mut dyn FnMut(Asset, Option<&str>) -> Result<()>,
 ) -> Result<()> {
     let mut w = asset_where(filter);
+    w.after(filter.after.as_ref());
     let sql = format!(
         "SELECT {ASSET_SELECT}, raw FROM assets{} ORDER BY source, id{}",
         w.sql(),

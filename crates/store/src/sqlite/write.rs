@@ -63,7 +63,15 @@ const FINDING_COLUMNS: &[&str] = &[
 
 /// Finding columns with an index of their own (besides `(source, id)` and `run_id`). An update
 /// that leaves them unchanged does not set them, so SQLite skips those indexes.
-const FINDING_INDEXED: &[&str] = &["severity", "state", "plugin_id", "asset_id"];
+const FINDING_INDEXED: &[&str] = &[
+    "severity",
+    "state",
+    "plugin_id",
+    "asset_id",
+    // in the covering (source, severity, state, first_found, last_fixed) index (0005)
+    "first_found",
+    "last_fixed",
+];
 
 /// Columns written for an asset, in bind order.
 const ASSET_COLUMNS: &[&str] = &[
@@ -127,8 +135,8 @@ fn finding_sql() -> &'static FindingSql {
             )
         };
         FindingSql {
-            lookup: "SELECT rowid, severity, state, plugin_id, asset_id FROM findings \
-                     WHERE source = ?1 AND id = ?2",
+            lookup: "SELECT rowid, severity, state, plugin_id, asset_id, first_found, last_fixed \
+                     FROM findings WHERE source = ?1 AND id = ?2",
             insert: format!(
                 "INSERT INTO findings ({}, first_run_id) VALUES ({}, ?{run})",
                 cols.join(", "),
@@ -279,6 +287,13 @@ pub(super) fn close_stale_runs(conn: &Connection, source: &str, message: &str) -
         )?
         .execute(params![source, message, ts_value(&Utc::now())])?;
     Ok(n as u64)
+}
+
+/// Moves `store_meta.generation` on (see migration 0005 and `Store::data_version`).
+pub(super) fn bump_generation(conn: &Connection) -> Result<()> {
+    conn.prepare_cached("UPDATE store_meta SET value = value + 1 WHERE key = 'generation'")?
+        .execute([])?;
+    Ok(())
 }
 
 pub(crate) fn count(n: u64, what: &str) -> Result<i64> {
@@ -469,6 +484,7 @@ pub(super) fn apply_batch(
             }
         }
     }
+    bump_generation(&tx)?;
     tx.commit()?;
     for (plugin, dict) in new_dicts {
         dicts.insert(source, plugin, dict);
@@ -654,7 +670,9 @@ fn write_finding(
                 let same_keys = old.get_ref(1)? == ValueRef::Integer(f.severity.id())
                     && state == Some(f.state.as_str())
                     && old.get_ref(3)? == ValueRef::Integer(f.plugin_id)
-                    && old.get_ref(4)?.as_str().ok() == Some(f.asset_id.as_str());
+                    && old.get_ref(4)?.as_str().ok() == Some(f.asset_id.as_str())
+                    && old.get_ref(5)? == ValueRef::from(&opt_ts_value(f.first_found.as_ref()))
+                    && old.get_ref(6)? == ValueRef::from(&opt_ts_value(f.last_fixed.as_ref()));
                 if state != Some(f.state.as_str()) {
                     old_state = Some(codec::state_from(
                         codec::col(old, 2, "findings")?,
@@ -869,6 +887,7 @@ pub(super) fn apply_correlation(
             out.links += 1;
         }
     }
+    bump_generation(&tx)?;
     tx.commit()?;
     Ok(out)
 }

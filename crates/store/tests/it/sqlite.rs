@@ -528,3 +528,48 @@ fn a_version_1_database_migrates_to_the_latest_schema() {
     );
     store.integrity_check().expect("integrity");
 }
+
+/// Read handles (`open_reader`): see what the writer committed, cannot write, refuse what they
+/// cannot share or do not know.
+#[test]
+fn readers_see_committed_writes_and_cannot_write() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("t.db");
+    assert!(SqliteStore::open_reader(&path).is_err(), "no database yet");
+    let mut writer = SqliteStore::open_path(&path).expect("writer");
+    let url = format!("sqlite://{}", path.display());
+    let mut reader = tenax_store::open_reader(&url).expect("reader");
+    let v0 = reader.data_version().expect("version");
+    let run = writer
+        .begin_run("cloud", SourceKind::Vm, RunMode::Full)
+        .expect("run");
+    let batch = Batch {
+        findings: vec![finding_row(minimal_finding(
+            "cloud",
+            SourceKind::Vm,
+            "a",
+            1,
+        ))],
+        ..Batch::default()
+    };
+    writer.apply_batch(run, "cloud", &batch).expect("batch");
+    assert_eq!(all_findings(reader.as_ref()).len(), 1);
+    assert_ne!(reader.data_version().expect("version"), v0);
+    assert!(
+        reader
+            .begin_run("cloud", SourceKind::Vm, RunMode::Full)
+            .is_err()
+    );
+    assert!(matches!(
+        tenax_store::open_reader("sqlite::memory:"),
+        Err(Error::Config(_))
+    ));
+    let other = dir.path().join("other.db");
+    raw_connection(&other)
+        .execute_batch("CREATE TABLE t (x)")
+        .expect("a foreign database");
+    assert!(matches!(
+        SqliteStore::open_reader(&other),
+        Err(Error::Migration(_))
+    ));
+}

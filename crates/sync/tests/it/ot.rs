@@ -18,7 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::Env;
 
 async fn ot_env(assets: usize, faults: &str, cert: tenax_sim::ServerCertMode) -> (Env, PathBuf) {
-    let cfg = tenax_sim::SimConfig {
+    env_with(tenax_sim::SimConfig {
         seed: 5,
         assets: 10,
         faults: faults.parse().expect("valid fault spec"),
@@ -28,7 +28,12 @@ async fn ot_env(assets: usize, faults: &str, cert: tenax_sim::ServerCertMode) ->
             ..tenax_sim::OtOptions::default()
         },
         ..tenax_sim::SimConfig::default()
-    };
+    })
+    .await
+}
+
+/// A simulator with this configuration, a fresh store and the OT CA written to a file.
+pub(crate) async fn env_with(cfg: tenax_sim::SimConfig) -> (Env, PathBuf) {
     let sim = tenax_sim::Sim::start(cfg).await.expect("simulator starts");
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open_path(&dir.path().join("t.db")).unwrap();
@@ -44,7 +49,7 @@ async fn ot_env(assets: usize, faults: &str, cert: tenax_sim::ServerCertMode) ->
     )
 }
 
-fn api_cfg(e: &Env, ca: &Path) -> OtConfig {
+pub(crate) fn api_cfg(e: &Env, ca: &Path) -> OtConfig {
     let mut c = OtConfig::new("plant-a", &e.sim.ot_url());
     c.api_key = Some(e.sim.ot_api_key().as_str().into());
     c.ca_file = Some(ca.to_owned());
@@ -52,7 +57,7 @@ fn api_cfg(e: &Env, ca: &Path) -> OtConfig {
     c
 }
 
-fn source(c: &OtConfig) -> Result<AnySource, String> {
+pub(crate) fn source(c: &OtConfig) -> Result<AnySource, String> {
     let s = c.resolve()?;
     Ok(AnySource::Ot(
         OtSource::new(s)

@@ -1,0 +1,112 @@
+//! Scheduled syncs inside the server: each source with a `sync_every` runs at start and then
+//! that long after its previous run ended, one run at a time (the store has one writer), each
+//! followed by a correlation when it stored anything, exactly as `tenax sync` does.
+
+use std::time::Duration;
+
+use tenax_source::CancellationToken;
+use tenax_store::Store;
+use tenax_sync::{AnySource, RunOptions, run_source};
+use tokio::time::Instant;
+
+use crate::state::AppState;
+
+/// A source and how often to sync it.
+#[derive(Debug, Clone)]
+pub struct ScheduledSource {
+    /// The source, built from its config.
+    pub source: AnySource,
+    /// Time from the end of one run to the start of the next.
+    pub every: Duration,
+}
+
+/// Runs the schedule until `cancel` fires (a run in progress is cancelled cleanly: it ends
+/// partial, its checkpoint unmoved), then hands the writing store back (`None` only when a
+/// correlation task died with it).
+pub async fn run_schedule(
+    store: Box<dyn Store>,
+    jobs: Vec<ScheduledSource>,
+    state: AppState,
+    cancel: CancellationToken,
+) -> Option<Box<dyn Store>> {
+    let mut store = store;
+    let start = Instant::now();
+    let mut due: Vec<Instant> = jobs.iter().map(|_| start).collect();
+    loop {
+        let Some((i, when)) = due.iter().copied().enumerate().min_by_key(|(_, t)| *t) else {
+            cancel.cancelled().await;
+            return Some(store);
+        };
+        tokio::select! {
+            () = cancel.cancelled() => return Some(store),
+            () = tokio::time::sleep_until(when) => {}
+        }
+        let job = &jobs[i];
+        let name = job.source.name().to_owned();
+        tracing::info!(source = %name, "Scheduled sync starting.");
+        let opts = RunOptions {
+            full: false,
+            cancel: cancel.clone(),
+            observer: None,
+        };
+        let (back, result) = run_source(store, &job.source, &opts).await;
+        store = back;
+        match result {
+            Ok(summary) => {
+                state
+                    .metrics()
+                    .scheduled_run(&name, summary.status.as_str());
+                tracing::info!(
+                    source = %name,
+                    status = summary.status.as_str(),
+                    findings = summary.findings.stored,
+                    assets = summary.assets.stored,
+                    events = summary.events.stored,
+                    "Scheduled sync finished: {}.",
+                    summary.message
+                );
+                if summary.assets.stored + summary.findings.stored > 0 {
+                    store = correlate(store, &name).await?;
+                }
+            }
+            Err(e) => {
+                state.metrics().scheduled_run(&name, "error");
+                tracing::error!(source = %name, error = %e, "Scheduled sync could not run.");
+            }
+        }
+        if cancel.is_cancelled() {
+            return Some(store);
+        }
+        state.warm().await;
+        due[i] = Instant::now() + job.every;
+    }
+}
+
+/// Correlates on the blocking pool and hands the store back (`None`: the task died).
+async fn correlate(store: Box<dyn Store>, name: &str) -> Option<Box<dyn Store>> {
+    let joined = tokio::task::spawn_blocking(move || {
+        let mut store = store;
+        let r = tenax_sync::correlate_store(store.as_mut());
+        (store, r)
+    })
+    .await;
+    match joined {
+        Ok((store, Ok(c))) => {
+            tracing::info!(
+                source = %name,
+                unified = c.unified,
+                multi_source = c.multi_source,
+                "Correlated after the scheduled sync."
+            );
+            Some(store)
+        }
+        Ok((store, Err(e))) => {
+            tracing::error!(source = %name, error = %e, "Correlation after the scheduled sync failed.");
+            Some(store)
+        }
+        Err(e) => {
+            tracing::error!(source = %name, error = %e, "Correlation task died; scheduled syncs stop.");
+            None
+        }
+    }
+}
