@@ -314,6 +314,10 @@ pub(super) fn apply_batch(
 ) -> Result<BatchOutcome> {
     validate(source, batch)?;
     let mut tx = client.transaction()?;
+    // The batch's statements look its rows up by key: always index probes. A hash or merge
+    // join would read the whole table for every batch (the staging table has no statistics),
+    // which makes a sync quadratic in the size of the table.
+    tx.batch_execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")?;
     let kind = run_kind(&mut tx, run, source, batch)?;
     let now = ts_text(&Utc::now());
     if !batch.findings.is_empty() {
