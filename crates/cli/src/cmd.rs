@@ -379,7 +379,8 @@ async fn sync(
     let ttl = lease_ttl(cfg)?;
     let holder = tenax_sync::lease::default_holder();
     let cancel = CancellationToken::new();
-    {
+    // Ends with the sync (the demo goes on to serve, with a Ctrl-C handler of its own).
+    let _handler = AbortOnDrop({
         let cancel = cancel.clone();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
@@ -391,8 +392,8 @@ async fn sync(
                     std::process::exit(130);
                 }
             }
-        });
-    }
+        })
+    });
     let show = !cli.quiet && !cli.no_progress;
     let bars = progress::Progress::new(show && std::io::stderr().is_terminal(), show);
     let mut summaries: Vec<RunSummary> = Vec::new();
@@ -713,6 +714,15 @@ async fn demo(cli: &Cli, a: &DemoArgs) -> Result<u8, Failure> {
     }
     sim.shutdown().await;
     Ok(code)
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The API token from `TENAX_API_TOKEN` (unset or empty: none).

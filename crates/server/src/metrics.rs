@@ -52,6 +52,24 @@ pub(crate) async fn count_requests(
     r
 }
 
+/// The store's per-source figures, cached under the data version (they read every finding's
+/// index entry: too much for every scrape).
+pub(crate) async fn source_stats(
+    state: &AppState,
+) -> Result<Vec<tenax_store::SourceStat>, ApiError> {
+    let st = state.clone();
+    let v = state
+        .read(move |s: &dyn tenax_store::Store| {
+            st.cached(s, "source_stats", |s| {
+                serde_json::to_value(s.source_stats()?)
+                    .map_err(|e| ApiError::Internal(format!("encoding source stats: {e}")))
+            })
+        })
+        .await?;
+    serde_json::from_value((*v).clone())
+        .map_err(|e| ApiError::Internal(format!("decoding source stats: {e}")))
+}
+
 /// A label value escaped for the text format.
 fn label(v: &str) -> String {
     v.replace('\\', "\\\\")
@@ -64,7 +82,7 @@ async fn metrics(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     Params::parse(q.as_deref(), &[])?;
-    let stats = state.read(|s| Ok(s.source_stats()?)).await?;
+    let stats = source_stats(&state).await?;
     let mut o = String::new();
     let head = |o: &mut String, name: &str, kind: &str, help: &str| {
         let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}");

@@ -165,7 +165,8 @@ fn compute(
     let sla = state.config().sla;
     let remediation = serde_json::to_value(store.remediation(sources, &sla, now)?)
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let all_sources = state.cached(store, "sources", |s| self::sources(state, s))?;
+    // Not through the cache: this runs under its computation lock (which is not reentrant).
+    let all_sources = self::sources(state, store)?;
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "Computed the overview."
@@ -184,7 +185,7 @@ fn compute(
         "top_cves": top_cves,
         "top_unified_assets": top_unified,
         "sla": remediation,
-        "sources": *all_sources,
+        "sources": all_sources,
     }))
 }
 
@@ -194,6 +195,16 @@ impl AppState {
     pub async fn warm(&self) {
         if let Err(e) = overview(self, Vec::new()).await {
             tracing::warn!(error = %e, "Could not precompute the overview.");
+        }
+        let st = self.clone();
+        let sources = self
+            .read(move |s: &dyn Store| st.cached(s, "sources", |s| self::sources(&st, s)))
+            .await;
+        if let Err(e) = sources {
+            tracing::warn!(error = %e, "Could not precompute the sources list.");
+        }
+        if let Err(e) = crate::metrics::source_stats(self).await {
+            tracing::warn!(error = %e, "Could not precompute the per-source figures.");
         }
     }
 }

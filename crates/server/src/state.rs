@@ -61,6 +61,9 @@ struct Inner {
     idle: Mutex<Vec<Box<dyn Store>>>,
     /// Cached answers: key (what and its parameters) → (data version, answer).
     cache: Mutex<BTreeMap<String, (u64, Arc<serde_json::Value>)>>,
+    /// Held while an answer is computed for the cache: requests arriving meanwhile wait for it
+    /// and take the result instead of computing the same aggregates again.
+    computing: Mutex<()>,
     metrics: Metrics,
 }
 
@@ -80,6 +83,7 @@ impl AppState {
             config,
             idle: Mutex::new(vec![first]),
             cache: Mutex::new(BTreeMap::new()),
+            computing: Mutex::new(()),
             metrics: Metrics::default(),
         })))
     }
@@ -143,10 +147,27 @@ impl AppState {
     where
         F: FnOnce(&dyn Store) -> Result<serde_json::Value, ApiError>,
     {
+        let fresh = |version: u64| {
+            self.0
+                .cache
+                .lock()
+                .ok()
+                .and_then(|c| c.get(key).cloned())
+                .filter(|(v, _)| *v == version)
+                .map(|(_, answer)| answer)
+        };
         let version = store.data_version()?;
-        if let Some((v, answer)) = self.0.cache.lock().ok().and_then(|c| c.get(key).cloned())
-            && v == version
-        {
+        if let Some(answer) = fresh(version) {
+            return Ok(answer);
+        }
+        // One computation at a time (a poisoned lock only means an earlier one panicked).
+        let _computing = self
+            .0
+            .computing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let version = store.data_version()?;
+        if let Some(answer) = fresh(version) {
             return Ok(answer);
         }
         let answer = Arc::new(f(store)?);

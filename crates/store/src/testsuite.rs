@@ -2454,6 +2454,17 @@ pub fn keyset_pagination(store: &mut dyn Store) {
             as_of: Some(Utc::now()),
             ..FindingFilter::default()
         },
+        FindingFilter {
+            sources: vec!["beta".to_owned(), "alpha".to_owned(), "gamma".to_owned()],
+            severities: vec![Severity::Critical, Severity::Low],
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            sources: vec!["beta".to_owned(), "alpha".to_owned()],
+            as_of: Some(Utc::now()),
+            states: vec![FindingState::Fixed],
+            ..FindingFilter::default()
+        },
     ];
     for filter in &filters {
         let all = findings(store, filter);
@@ -2501,9 +2512,14 @@ pub fn keyset_pagination(store: &mut dyn Store) {
         };
         apply(store, run, source, &batch);
     }
-    for include_deleted in [false, true] {
+    for (include_deleted, sources) in [
+        (false, vec![]),
+        (true, vec![]),
+        (true, vec!["beta", "alpha"]),
+    ] {
         let filter = AssetFilter {
             include_deleted,
+            sources: sources.iter().map(|s| (*s).to_owned()).collect(),
             ..AssetFilter::default()
         };
         let all = assets(store, &filter);

@@ -163,9 +163,15 @@ impl Where {
     }
 
     /// `(source, id) > (after)`: the keyset of the `(source, id)` order (a row-value
-    /// comparison SQLite runs as a range scan of the `(source, id)` index).
-    fn after(&mut self, after: Option<&(String, String)>) {
+    /// comparison SQLite runs as a range scan of the `(source, id)` index). When the filter
+    /// holds exactly the cursor's source, `id > ?` (with `source IN (?)` the planner would not
+    /// use the row value, only the source).
+    fn after(&mut self, sources: &[String], after: Option<&(String, String)>) {
         if let Some((s, i)) = after {
+            if sources.len() == 1 && sources[0] == *s {
+                self.term("id > ?", i.clone());
+                return;
+            }
             self.params.push(Value::Text(s.clone()));
             self.params.push(Value::Text(i.clone()));
             let n = self.params.len();
@@ -301,11 +307,34 @@ pub(super) fn for_each_finding(
     filter: &FindingFilter,
     f: &mut dyn FnMut(Finding) -> Result<()>,
 ) -> Result<()> {
+    if filter.sources.len() > 1
+        && let Some(after) = &filter.after
+    {
+        return per_source(
+            &filter.sources,
+            after,
+            filter.limit,
+            &mut |source, after, limit| {
+                let one = FindingFilter {
+                    sources: vec![source],
+                    after,
+                    limit,
+                    ..filter.clone()
+                };
+                let mut n = 0;
+                for_each_finding(conn, &one, &mut |x| {
+                    n += 1;
+                    f(x)
+                })?;
+                Ok(n)
+            },
+        );
+    }
     if let Some(at) = filter.as_of {
         return as_of_walk(conn, filter, at, f);
     }
     let mut w = finding_where(filter)?;
-    w.after(filter.after.as_ref());
+    w.after(&filter.sources, filter.after.as_ref());
     let sql = format!(
         "SELECT {FINDING_SELECT} FROM findings{} ORDER BY source, id{}",
         w.sql(),
@@ -324,8 +353,31 @@ pub(super) fn for_each_asset(
     filter: &AssetFilter,
     f: &mut dyn FnMut(Asset) -> Result<()>,
 ) -> Result<()> {
+    if filter.sources.len() > 1
+        && let Some(after) = &filter.after
+    {
+        return per_source(
+            &filter.sources,
+            after,
+            filter.limit,
+            &mut |source, after, limit| {
+                let one = AssetFilter {
+                    sources: vec![source],
+                    after,
+                    limit,
+                    ..filter.clone()
+                };
+                let mut n = 0;
+                for_each_asset(conn, &one, &mut |x| {
+                    n += 1;
+                    f(x)
+                })?;
+                Ok(n)
+            },
+        );
+    }
     let mut w = asset_where(filter);
-    w.after(filter.after.as_ref());
+    w.after(&filter.sources, filter.after.as_ref());
     let sql = format!(
         "SELECT {ASSET_SELECT} FROM assets{} ORDER BY source, id{}",
         w.sql(),
@@ -335,6 +387,34 @@ pub(super) fn for_each_asset(
     let mut rows = stmt.query(params_from_iter(&w.params))?;
     while let Some(row) = rows.next()? {
         f(asset_from(row)?)?;
+    }
+    Ok(())
+}
+
+/// One source's part of a keyset walk: `(source, after, limit)` → rows it produced.
+type SourceWalk<'a> = dyn FnMut(String, Option<(String, String)>, Option<u64>) -> Result<u64> + 'a;
+
+/// A keyset walk over several sources as one walk per source, in `(source, id)` order: the
+/// cursor's source from after its id, the later ones from their start, until `limit` rows.
+/// Each walk is then one index range scan (SQLite plans `source IN (…)` with a row-value
+/// bound as a scan of every listed source from its first row).
+fn per_source(
+    sources: &[String],
+    after: &(String, String),
+    limit: Option<u64>,
+    walk: &mut SourceWalk<'_>,
+) -> Result<()> {
+    let mut sources = sources.to_vec();
+    sources.sort();
+    sources.dedup();
+    let mut left = limit;
+    for s in sources.into_iter().filter(|s| *s >= after.0) {
+        if left == Some(0) {
+            break;
+        }
+        let from = (s == after.0).then(|| after.clone());
+        let n = walk(s, from, left)?;
+        left = left.map(|l| l.saturating_sub(n));
     }
     Ok(())
 }
@@ -407,7 +487,7 @@ fn as_of_walk(
 ) -> Result<()> {
     let history = load_history(conn, &filter.sources)?;
     let mut w = finding_where(filter)?;
-    w.after(filter.after.as_ref());
+    w.after(&filter.sources, filter.after.as_ref());
     let sql = format!(
         "SELECT {FINDING_SELECT} FROM findings{} ORDER BY source, id",
         w.sql()
@@ -858,7 +938,7 @@ pub(super) fn for_each_asset_raw(
     f: &mut dyn FnMut(Asset, Option<&str>) -> Result<()>,
 ) -> Result<()> {
     let mut w = asset_where(filter);
-    w.after(filter.after.as_ref());
+    w.after(&filter.sources, filter.after.as_ref());
     let sql = format!(
         "SELECT {ASSET_SELECT}, raw FROM assets{} ORDER BY source, id{}",
         w.sql(),
