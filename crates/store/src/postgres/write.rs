@@ -314,9 +314,10 @@ pub(super) fn apply_batch(
 ) -> Result<BatchOutcome> {
     validate(source, batch)?;
     let mut tx = client.transaction()?;
-    // The batch's statements look its rows up by key: always index probes. A hash or merge
-    // join would read the whole table for every batch (the staging table has no statistics),
-    // which makes a sync quadratic in the size of the table.
+    // The batch's statements look its rows up by key (LATERAL lookups): always index probes.
+    // A hash or merge join — or a nested loop over a materialized scan when the table's
+    // statistics are stale, as during a first big sync — would read every stored finding for
+    // every batch, which makes a sync quadratic in the size of the table.
     tx.batch_execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")?;
     let kind = run_kind(&mut tx, run, source, batch)?;
     let now = ts_text(&Utc::now());
@@ -462,7 +463,8 @@ fn write_findings(
                             CASE WHEN lag(s.ord) OVER w IS NULL THEN f.state \
                                  ELSE lag(s.state) OVER w END AS prev \
                      FROM tenax_stage_findings s \
-                     LEFT JOIN findings f ON f.source = $1 AND f.id = s.id \
+                     LEFT JOIN LATERAL (SELECT f.state FROM findings f \
+                                        WHERE f.source = $1 AND f.id = s.id LIMIT 1) f ON true \
                      WINDOW w AS (PARTITION BY s.id ORDER BY s.ord)) v) c \
          WHERE change IS NOT NULL AND prev IN ('open', 'reopened', 'fixed') \
          ORDER BY id, ord",
@@ -471,9 +473,13 @@ fn write_findings(
     // 2 and 3. Moves, then the merge. A moved finding keeps its first run.
     let moved = tx.query(
         "DELETE FROM findings f \
-         USING (SELECT DISTINCT ON (id) id, asset_id FROM tenax_stage_findings \
-                ORDER BY id, ord DESC) s \
-         WHERE f.source = $1 AND f.id = s.id AND f.asset_id <> s.asset_id \
+         WHERE (f.source, f.id, f.asset_id) IN ( \
+             SELECT $1, m.id, m.asset_id \
+             FROM (SELECT DISTINCT ON (id) id, asset_id FROM tenax_stage_findings \
+                   ORDER BY id, ord DESC) s \
+             CROSS JOIN LATERAL (SELECT f2.id, f2.asset_id FROM findings f2 \
+                                 WHERE f2.source = $1 AND f2.id = s.id \
+                                 AND f2.asset_id <> s.asset_id LIMIT 1) m) \
          RETURNING f.id, f.first_run_id",
         &[&source],
     )?;
