@@ -85,9 +85,8 @@ async fn openapi(RawQuery(q): RawQuery) -> ApiResult {
 
 async fn sources(State(state): State<AppState>, RawQuery(q): RawQuery) -> ApiResult {
     Params::parse(q.as_deref(), &[])?;
-    let st = state.clone();
     let v = state
-        .read(move |s| st.cached(s, "sources", |s| overview::sources(&st, s)))
+        .cached("sources".to_owned(), overview::sources)
         .await?;
     ok(json!({ "items": *v }))
 }

@@ -57,13 +57,10 @@ pub(crate) async fn count_requests(
 pub(crate) async fn source_stats(
     state: &AppState,
 ) -> Result<Vec<tenax_store::SourceStat>, ApiError> {
-    let st = state.clone();
     let v = state
-        .read(move |s: &dyn tenax_store::Store| {
-            st.cached(s, "source_stats", |s| {
-                serde_json::to_value(s.source_stats()?)
-                    .map_err(|e| ApiError::Internal(format!("encoding source stats: {e}")))
-            })
+        .cached("source_stats".to_owned(), |_, s| {
+            serde_json::to_value(s.source_stats()?)
+                .map_err(|e| ApiError::Internal(format!("encoding source stats: {e}")))
         })
         .await?;
     serde_json::from_value((*v).clone())

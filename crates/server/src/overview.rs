@@ -1,7 +1,7 @@
 //! The overview (`/api/v1/stats`) and the sources list: aggregates over the whole store,
-//! cached under the store's data version (see `AppState::cached`), so they are computed once
-//! per change of the data (and once an hour: SLA deadlines and the trend's days move with the
-//! clock), not once per request.
+//! cached under the store's data version (see `AppState::cached`): computed once per change of
+//! the data (and once an hour: SLA deadlines and the trend's days move with the clock), in the
+//! background while the previous answer is served, not once per request.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -77,25 +77,16 @@ pub(crate) fn sources(state: &AppState, store: &dyn Store) -> Result<Value, ApiE
     Ok(Value::Array(out))
 }
 
-/// The overview for a list of sources (all when empty), from the cache when the data did not
-/// change.
+/// The overview for a list of sources (all when empty), from the cache (see
+/// `AppState::cached`).
 pub(crate) async fn overview(
     state: &AppState,
     sources: Vec<String>,
 ) -> Result<Arc<Value>, ApiError> {
-    let st = state.clone();
+    let key = format!("overview:{}", sources.join(","));
     state
-        .read(move |s: &dyn Store| {
-            let now = chrono::Utc::now();
-            let key = format!(
-                "overview:{}:{}",
-                sources.join(","),
-                now.format("%Y-%m-%dT%H")
-            );
-            let st2 = st.clone();
-            st.cached(s, &key, move |s: &dyn Store| {
-                compute(&st2, s, &sources, now)
-            })
+        .cached(key, move |st, s| {
+            compute(st, s, &sources, chrono::Utc::now())
         })
         .await
 }
@@ -196,11 +187,7 @@ impl AppState {
         if let Err(e) = overview(self, Vec::new()).await {
             tracing::warn!(error = %e, "Could not precompute the overview.");
         }
-        let st = self.clone();
-        let sources = self
-            .read(move |s: &dyn Store| st.cached(s, "sources", |s| self::sources(&st, s)))
-            .await;
-        if let Err(e) = sources {
+        if let Err(e) = self.cached("sources".to_owned(), self::sources).await {
             tracing::warn!(error = %e, "Could not precompute the sources list.");
         }
         if let Err(e) = crate::metrics::source_stats(self).await {

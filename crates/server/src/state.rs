@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tenax_model::SourceKind;
 use tenax_store::{Sla, Store};
@@ -60,7 +60,9 @@ struct Inner {
     config: ServerConfig,
     idle: Mutex<Vec<Box<dyn Store>>>,
     /// Cached answers: key (what and its parameters) → (data version, answer).
-    cache: Mutex<BTreeMap<String, (u64, Arc<serde_json::Value>)>>,
+    cache: Mutex<BTreeMap<String, Entry>>,
+    /// Keys being recomputed in the background.
+    refreshing: Mutex<std::collections::BTreeSet<String>>,
     /// Held while an answer is computed for the cache: requests arriving meanwhile wait for it
     /// and take the result instead of computing the same aggregates again.
     computing: Mutex<()>,
@@ -83,6 +85,7 @@ impl AppState {
             config,
             idle: Mutex::new(vec![first]),
             cache: Mutex::new(BTreeMap::new()),
+            refreshing: Mutex::new(Default::default()),
             computing: Mutex::new(()),
             metrics: Metrics::default(),
         })))
@@ -136,48 +139,144 @@ impl AppState {
         }
     }
 
-    /// A cached answer computed by `f` for the store's current data version: recomputed only
-    /// when the data changed since it was cached.
-    pub(crate) fn cached<F>(
+    /// The answer cached under `key`, as `f` computes it (`f` runs on the blocking pool with
+    /// a read handle):
+    ///
+    /// * fresh (computed at the store's current data version, less than [`MAX_AGE`] ago): served
+    ///   from memory;
+    /// * stale (the data changed since, or it is older): served from memory while one
+    ///   background task recomputes it, so a sync writing batch after batch never makes a
+    ///   request wait for aggregates over the whole store;
+    /// * absent: computed now (one computation at a time; requests arriving meanwhile wait for
+    ///   it and take its result).
+    pub(crate) async fn cached<F>(
         &self,
-        store: &dyn Store,
-        key: &str,
+        key: String,
         f: F,
     ) -> Result<Arc<serde_json::Value>, ApiError>
     where
-        F: FnOnce(&dyn Store) -> Result<serde_json::Value, ApiError>,
+        F: Fn(&AppState, &dyn Store) -> Result<serde_json::Value, ApiError>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
     {
-        let fresh = |version: u64| {
-            self.0
-                .cache
-                .lock()
-                .ok()
-                .and_then(|c| c.get(key).cloned())
-                .filter(|(v, _)| *v == version)
-                .map(|(_, answer)| answer)
-        };
-        let version = store.data_version()?;
-        if let Some(answer) = fresh(version) {
-            return Ok(answer);
+        let st = self.clone();
+        let k = key.clone();
+        let (version, entry) = self
+            .read(move |s: &dyn Store| Ok((s.data_version()?, st.peek(&k))))
+            .await?;
+        match entry {
+            Some(e) if e.is_fresh(version) => Ok(e.answer),
+            Some(e) => {
+                self.refresh_in_background(key, f);
+                Ok(e.answer)
+            }
+            None => {
+                let st = self.clone();
+                self.read(move |s: &dyn Store| st.compute(s, &key, &f, false))
+                    .await
+            }
         }
-        // One computation at a time (a poisoned lock only means an earlier one panicked).
+    }
+
+    fn peek(&self, key: &str) -> Option<Entry> {
+        self.0.cache.lock().ok().and_then(|c| c.get(key).cloned())
+    }
+
+    /// Computes `key` under the computation lock, unless (when `!force`) another request
+    /// cached a fresh answer meanwhile.
+    fn compute<F>(
+        &self,
+        store: &dyn Store,
+        key: &str,
+        f: &F,
+        force: bool,
+    ) -> Result<Arc<serde_json::Value>, ApiError>
+    where
+        F: Fn(&AppState, &dyn Store) -> Result<serde_json::Value, ApiError>,
+    {
+        // A poisoned lock only means an earlier computation panicked.
         let _computing = self
             .0
             .computing
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let version = store.data_version()?;
-        if let Some(answer) = fresh(version) {
-            return Ok(answer);
+        if let Some(e) = self.peek(key).filter(|e| e.is_fresh(version))
+            && !force
+        {
+            return Ok(e.answer);
         }
-        let answer = Arc::new(f(store)?);
+        // The version read before computing: if data changes during the computation, the
+        // answer is stale at once and recomputed on the next request, never served as fresh
+        // for newer data it does not reflect.
+        let answer = Arc::new(f(self, store)?);
         if let Ok(mut c) = self.0.cache.lock() {
             // Bounded: parameters vary (source lists); keep the newest few dozen.
             if c.len() >= 64 {
-                c.retain(|_, (v, _)| *v == version);
+                c.retain(|_, e| e.version == version);
             }
-            c.insert(key.to_owned(), (version, answer.clone()));
+            c.insert(
+                key.to_owned(),
+                Entry {
+                    version,
+                    at: Instant::now(),
+                    answer: answer.clone(),
+                },
+            );
         }
         Ok(answer)
+    }
+
+    /// Recomputes `key` in the background, once at a time per key.
+    fn refresh_in_background<F>(&self, key: String, f: F)
+    where
+        F: Fn(&AppState, &dyn Store) -> Result<serde_json::Value, ApiError>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+    {
+        let started = self
+            .0
+            .refreshing
+            .lock()
+            .map(|mut r| r.insert(key.clone()))
+            .unwrap_or(false);
+        if !started {
+            return;
+        }
+        let st = self.clone();
+        tokio::spawn(async move {
+            let (st2, k) = (st.clone(), key.clone());
+            let r = st
+                .read(move |s: &dyn Store| st2.compute(s, &k, &f, false))
+                .await;
+            if let Err(e) = r {
+                tracing::warn!(key = %key, error = %e, "Could not refresh a cached answer.");
+            }
+            if let Ok(mut r) = st.0.refreshing.lock() {
+                r.remove(&key);
+            }
+        });
+    }
+}
+
+/// How long a cached answer counts as fresh even when the data did not change (SLA deadlines
+/// and the trend's days move with the clock).
+pub(crate) const MAX_AGE: Duration = Duration::from_secs(3600);
+
+/// A cached answer: the data version it was computed at, when, and the answer.
+#[derive(Clone)]
+struct Entry {
+    version: u64,
+    at: Instant,
+    answer: Arc<serde_json::Value>,
+}
+
+impl Entry {
+    fn is_fresh(&self, version: u64) -> bool {
+        self.version == version && self.at.elapsed() < MAX_AGE
     }
 }

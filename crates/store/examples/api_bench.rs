@@ -202,6 +202,8 @@ fn main() {
             t.elapsed().as_secs_f64()
         );
     }
+    // Opening a writer once migrates a database built by an older version.
+    drop(SqliteStore::open_path(&a.db).expect("migrate"));
     let store = SqliteStore::open_reader(&a.db).expect("reader");
     let page = |filter: &FindingFilter| {
         let mut v = Vec::new();
@@ -236,6 +238,23 @@ fn main() {
     time("data_version", n, || store.data_version().expect("v"));
     time("findings page: critical,high + open", n, || page(&severe));
     time("findings page after it (cursor)", n, || page(&second));
+    time("findings page: high + fixed (matches none)", n, || {
+        page(&FindingFilter {
+            severities: vec![Severity::High],
+            states: vec![FindingState::Fixed],
+            limit: Some(101),
+            ..FindingFilter::default()
+        })
+    });
+    time("findings page: info + fixed, source=plant", n, || {
+        page(&FindingFilter {
+            sources: vec!["plant".to_owned()],
+            severities: vec![Severity::Info],
+            states: vec![FindingState::Fixed],
+            limit: Some(101),
+            ..FindingFilter::default()
+        })
+    });
     time("findings page: unfiltered", n, || {
         page(&FindingFilter {
             limit: Some(101),

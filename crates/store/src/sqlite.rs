@@ -27,7 +27,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/sqlite/0003_history.sql")),
     (4, include_str!("../migrations/sqlite/0004_unified.sql")),
     (5, include_str!("../migrations/sqlite/0005_api.sql")),
-    (6, include_str!("../migrations/sqlite/0006_leases.sql")),
+    (
+        6,
+        include_str!("../migrations/sqlite/0006_severity_pages.sql"),
+    ),
+    (7, include_str!("../migrations/sqlite/0007_leases.sql")),
 ];
 
 /// `PRAGMA application_id` of a tenax database (`TNAX`).

@@ -94,5 +94,31 @@ async fn a_scheduled_source_syncs_every_interval() {
         .unwrap_or_else(|| panic!("no scheduled runs series in\n{metrics}"));
     let n: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
     assert!(n >= 2, "{line}");
+    // The overview follows the data: a stale answer is served while it is recomputed in the
+    // background, then the fresh one.
+    let findings = store
+        .count_findings(&tenax_store::FindingFilter::default())
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let o: serde_json::Value = client
+            .get(format!("{base}/api/v1/stats"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let t = &o["totals"];
+        let total = t["findings_open"].as_u64().unwrap() + t["findings_fixed"].as_u64().unwrap();
+        if total == findings {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the overview never caught up: {total} vs {findings}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     cancel.cancel();
 }

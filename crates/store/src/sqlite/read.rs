@@ -137,7 +137,7 @@ fn in_row(e: Error, row: &str) -> Error {
 }
 
 /// A `WHERE` clause and its parameters.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(super) struct Where {
     pub(super) terms: Vec<String>,
     pub(super) params: Vec<Value>,
@@ -307,6 +307,12 @@ pub(super) fn for_each_finding(
     filter: &FindingFilter,
     f: &mut dyn FnMut(Finding) -> Result<()>,
 ) -> Result<()> {
+    if filter.as_of.is_none()
+        && filter.limit.is_some()
+        && (!filter.severities.is_empty() || !filter.states.is_empty())
+    {
+        return combo_walk(conn, filter, f);
+    }
     if filter.sources.len() > 1
         && let Some(after) = &filter.after
     {
@@ -387,6 +393,104 @@ pub(super) fn for_each_asset(
     let mut rows = stmt.query(params_from_iter(&w.params))?;
     while let Some(row) = rows.next()? {
         f(asset_from(row)?)?;
+    }
+    Ok(())
+}
+
+/// A page of findings filtered by severity or state, in `(source, id)` order: per source, the
+/// ids of each (severity, state) combination from its range of the (source, severity, state,
+/// id) index (at most `limit` each, after the cursor), merged; then those rows. A walk of the
+/// (source, id) index instead would read every finding until `limit` match: slow for a
+/// filter that matches few.
+fn combo_walk(
+    conn: &Connection,
+    filter: &FindingFilter,
+    f: &mut dyn FnMut(Finding) -> Result<()>,
+) -> Result<()> {
+    const T: &str = "findings";
+    let mut sources: Vec<String> = if filter.sources.is_empty() {
+        // Every finding was written by a run of its source.
+        let mut stmt = conn.prepare_cached("SELECT DISTINCT source FROM runs")?;
+        let mut rows = stmt.query([])?;
+        let mut v = Vec::new();
+        while let Some(row) = rows.next()? {
+            v.push(text_from(col(row, 0, "runs")?, "runs", "source")?);
+        }
+        v
+    } else {
+        filter.sources.clone()
+    };
+    sources.sort();
+    sources.dedup();
+    let mut severities: Vec<i64> = if filter.severities.is_empty() {
+        Severity::ALL.iter().map(|s| s.id()).collect()
+    } else {
+        filter.severities.iter().map(|s| s.id()).collect()
+    };
+    severities.sort_unstable();
+    severities.dedup();
+    let mut states: Vec<&str> = if filter.states.is_empty() {
+        FindingState::ALL.iter().map(|s| s.as_str()).collect()
+    } else {
+        filter.states.iter().map(|s| s.as_str()).collect()
+    };
+    states.sort_unstable();
+    states.dedup();
+    let rest = finding_where(&FindingFilter {
+        sources: Vec::new(),
+        severities: Vec::new(),
+        states: Vec::new(),
+        limit: None,
+        after: None,
+        ..filter.clone()
+    })?;
+    let mut left = filter.limit;
+    for source in sources {
+        if left == Some(0) {
+            break;
+        }
+        let after_id = match &filter.after {
+            Some((s, _)) if *s > source => continue,
+            Some((s, i)) if *s == source => Some(i.clone()),
+            _ => None,
+        };
+        let mut ids: Vec<String> = Vec::new();
+        for sev in &severities {
+            for state in &states {
+                let mut w = rest.clone();
+                w.term("source = ?", source.clone());
+                w.term("severity = ?", *sev);
+                w.term("state = ?", (*state).to_owned());
+                if let Some(a) = &after_id {
+                    w.term("id > ?", a.clone());
+                }
+                let sql = format!(
+                    "SELECT id FROM findings{} ORDER BY id{}",
+                    w.sql(),
+                    w.limit(left)
+                );
+                let mut stmt = conn.prepare_cached(&sql)?;
+                let mut rows = stmt.query(params_from_iter(&w.params))?;
+                while let Some(row) = rows.next()? {
+                    ids.push(text_from(col(row, 0, T)?, T, "id")?);
+                }
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        if let Some(l) = left {
+            ids.truncate(usize::try_from(l).unwrap_or(usize::MAX));
+        }
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {FINDING_SELECT} FROM findings WHERE source = ?1 AND id = ?2"
+        ))?;
+        for id in &ids {
+            let mut rows = stmt.query(params![source, id])?;
+            if let Some(row) = rows.next()? {
+                f(finding_from(row)?)?;
+            }
+        }
+        left = left.map(|l| l.saturating_sub(ids.len() as u64));
     }
     Ok(())
 }
