@@ -134,7 +134,7 @@ pub(super) fn unified_summary(
     }
     let mut by_severity = [0u64; 5];
     let mut stmt = conn.prepare_cached(
-        "SELECT severity, count(*) FROM findings \
+        "SELECT severity, count(*) FROM findings INDEXED BY findings_asset \
          WHERE asset_id = ?2 AND source = ?1 AND state != 'fixed' GROUP BY severity",
     )?;
     for (source, id) in &records {
@@ -445,7 +445,8 @@ pub(super) fn top_unified_assets(
     // Per (asset, source) from the covering findings_asset index, then one lookup per asset.
     let sql = format!(
         "SELECT a.unified_id, sum(s.score) AS total FROM \
-           (SELECT source, asset_id, sum({SCORE_SQL}) AS score FROM findings{inner} \
+           (SELECT source, asset_id, sum({SCORE_SQL}) AS score \
+            FROM findings INDEXED BY findings_asset{inner} \
             GROUP BY asset_id, source) s \
          JOIN assets a ON a.source = s.source AND a.id = s.asset_id \
          WHERE a.unified_id IS NOT NULL AND a.deleted_at IS NULL \
