@@ -31,7 +31,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../migrations/sqlite/0006_severity_pages.sql"),
     ),
-    (7, include_str!("../migrations/sqlite/0007_leases.sql")),
+    (7, include_str!("../migrations/sqlite/0007_analyze.sql")),
+    (8, include_str!("../migrations/sqlite/0008_leases.sql")),
 ];
 
 /// `PRAGMA application_id` of a tenax database (`TNAX`).

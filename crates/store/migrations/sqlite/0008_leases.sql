@@ -1,4 +1,4 @@
--- 0007: sync leases. One row per source being (or last) synced: who holds it and until when
+-- 0008: sync leases. One row per source being (or last) synced: who holds it and until when
 -- (same timestamp convention as 0001). A holder renews it while it runs; a killed holder's row
 -- stays, visibly, until it expires and another process takes it over.
 
