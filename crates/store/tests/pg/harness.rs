@@ -124,9 +124,11 @@ fn throwaway_server() -> Result<String, String> {
     let script = format!(
         "{run} >'{log}' 2>&1 & PG=$!; \
          while kill -0 {parent} 2>/dev/null && kill -0 $PG 2>/dev/null; do sleep 1; done; \
+         kill -INT \"$(head -1 '{data}/postmaster.pid' 2>/dev/null)\" 2>/dev/null; \
          kill -INT $PG 2>/dev/null; wait $PG; rm -rf '{dir}'",
         log = dir.join("server.log").display(),
         parent = std::process::id(),
+        data = data.display(),
         dir = dir.display()
     );
     Command::new("sh")
