@@ -11,8 +11,9 @@ pub struct Cli {
     /// Configuration file [default: ./tenax.toml].
     #[arg(long, global = true, env = "TENAX_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Store URL (`sqlite://PATH`); overrides `[store] url`. Default `sqlite://./tenax.db`.
-    #[arg(long, global = true, env = "TENAX_DB")]
+    /// Store URL (`sqlite://PATH` or `postgres://USER@HOST/DB`); overrides `[store] url`.
+    /// Default `sqlite://./tenax.db`.
+    #[arg(long, global = true, env = "TENAX_DB", hide_env_values = true)]
     pub db: Option<String>,
     /// More log output (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -93,11 +94,34 @@ pub enum Cmd {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// The store itself: `migrate` its schema, `copy` a SQLite store into PostgreSQL.
+    Db {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: DbCmd,
+    },
     /// Tenable OT Security robot enrollment: certificate generation, robot registration.
     Ot {
         /// What to do.
         #[command(subcommand)]
         cmd: OtCmd,
+    },
+}
+
+/// `tenax db …`.
+#[derive(Debug, Subcommand)]
+pub enum DbCmd {
+    /// Create or migrate the store's schema (`--db`), then print its backend and version.
+    Migrate,
+    /// Copy every table of one store into another, empty one (runs, checkpoints, assets,
+    /// findings with their history and raw JSON, events, correlation), then compare counts.
+    Copy {
+        /// The store to read (e.g. `sqlite://tenax.db`).
+        #[arg(long)]
+        from: String,
+        /// The store to write (e.g. `postgres://tenax@db/tenax`); must hold no data.
+        #[arg(long)]
+        to: String,
     },
 }
 

@@ -46,8 +46,9 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
                 )));
             }
             let store = open_store(&cli, Some(&cfg))?;
-            sync(&cli, store, &selected, *full).await
+            sync(&cli, Some(&cfg), store, &selected, *full).await
         }
+        Cmd::Db { cmd } => db(&cli, cmd),
         Cmd::Runs {
             source,
             limit,
@@ -158,6 +159,66 @@ fn parse_time(s: &str, flag: &str) -> Result<tenax_model::Timestamp, Failure> {
         })
 }
 
+/// `tenax db migrate` / `tenax db copy`.
+fn db(cli: &Cli, cmd: &crate::args::DbCmd) -> Result<u8, Failure> {
+    match cmd {
+        crate::args::DbCmd::Migrate => {
+            let url = db_url(cli, optional_config(cli)?.as_ref());
+            let backend = match tenax_store::open(&url) {
+                Ok(_) if url.starts_with("sqlite") => {
+                    format!(
+                        "SQLite schema version {}",
+                        tenax_store::SqliteStore::SCHEMA_VERSION
+                    )
+                }
+                Ok(_) => format!(
+                    "PostgreSQL schema version {}",
+                    tenax_store::PgStore::SCHEMA_VERSION
+                ),
+                Err(e) => return Err(store_failure(e)),
+            };
+            if !cli.quiet {
+                println!("migrated: {backend}");
+            }
+            Ok(0)
+        }
+        crate::args::DbCmd::Copy { from, to } => {
+            let quiet = cli.quiet;
+            let report = tenax_store::copy::copy(from, to, &mut |table, n| {
+                if !quiet {
+                    eprintln!("copied {table}: {n} rows");
+                }
+            })
+            .map_err(store_failure)?;
+            if !quiet {
+                println!("{:<16} {:>12} {:>12}", "TABLE", "SOURCE", "TARGET");
+                for t in &report.tables {
+                    println!("{:<16} {:>12} {:>12}", t.table, t.source, t.target);
+                }
+            }
+            if report.matches() {
+                if !quiet {
+                    println!(
+                        "verified: every table has as many rows in the target as in the source"
+                    );
+                }
+                Ok(0)
+            } else {
+                Err(Failure::fatal(
+                    "db copy: row counts differ (see the table above)",
+                ))
+            }
+        }
+    }
+}
+
+fn store_failure(e: tenax_store::Error) -> Failure {
+    match e {
+        tenax_store::Error::Config(m) => Failure::config(m),
+        other => Failure::fatal(other.to_string()),
+    }
+}
+
 /// `--sla critical=7,high=none` over the defaults.
 fn parse_sla(items: &[String]) -> Result<tenax_store::Sla, Failure> {
     let mut sla = tenax_store::Sla::default();
@@ -214,11 +275,23 @@ fn db_url(cli: &Cli, cfg: Option<&Config>) -> String {
         .unwrap_or_else(|| "sqlite://./tenax.db".to_owned())
 }
 
+/// A store URL fit for messages: no password, no query (`?password=…` is possible).
+pub fn redacted(url: &str) -> String {
+    let url = url.split_once('?').map_or(url, |(u, _)| u);
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((cred, host)) = rest.rsplit_once('@')
+    {
+        let user = cred.split_once(':').map_or(cred, |(u, _)| u);
+        return format!("{scheme}://{user}@{host}");
+    }
+    url.to_owned()
+}
+
 fn open_store(cli: &Cli, cfg: Option<&Config>) -> Result<Box<dyn Store>, Failure> {
     let url = db_url(cli, cfg);
     tenax_store::open(&url).map_err(|e| match e {
         tenax_store::Error::Config(m) => Failure::config(m),
-        other => Failure::fatal(format!("opening store {url}: {other}")),
+        other => Failure::fatal(format!("opening store {}: {other}", redacted(&url))),
     })
 }
 
@@ -272,12 +345,39 @@ fn exit_code(total: usize, failed: usize, config_failed: usize) -> u8 {
     }
 }
 
+/// The time to live of sync leases: `TENAX_LEASE_SECS`, `[store] lease_secs`, or 120 s.
+fn lease_ttl(cfg: Option<&Config>) -> Result<Duration, Failure> {
+    let secs = match std::env::var("TENAX_LEASE_SECS") {
+        Ok(v) => Some(
+            v.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|s| *s > 0.0 && *s < 1e9)
+                .ok_or_else(|| {
+                    Failure::config(format!(
+                        "TENAX_LEASE_SECS `{v}`: not a positive number of seconds"
+                    ))
+                })?,
+        ),
+        Err(_) => cfg.and_then(|c| c.store.lease_secs).map(|s| s as f64),
+    };
+    match secs {
+        Some(s) if s > 0.0 => Ok(Duration::from_secs_f64(s)),
+        Some(_) => Err(Failure::config("[store] lease_secs must be at least 1")),
+        None => Ok(tenax_sync::lease::DEFAULT_TTL),
+    }
+}
+
 async fn sync(
     cli: &Cli,
+    cfg: Option<&Config>,
     mut store: Box<dyn Store>,
     sources: &[SourceConfig],
     full: bool,
 ) -> Result<u8, Failure> {
+    let url = db_url(cli, cfg);
+    let ttl = lease_ttl(cfg)?;
+    let holder = tenax_sync::lease::default_holder();
     let cancel = CancellationToken::new();
     // Ends with the sync (the demo goes on to serve, with a Ctrl-C handler of its own).
     let _handler = AbortOnDrop({
@@ -313,13 +413,39 @@ async fn sync(
                 continue;
             }
         };
+        // One collector per source: take its lease, or leave it to the process that has it.
+        let run_cancel = cancel.child_token();
+        let taken = tenax_sync::lease::acquire(
+            store.as_mut(),
+            || tenax_store::open(&url),
+            sc.name(),
+            &holder,
+            ttl,
+            run_cancel.clone(),
+        )
+        .map_err(|e| Failure::fatal(format!("source {label}: taking its sync lease: {e}")))?;
+        let keeper = match taken {
+            tenax_sync::lease::Acquired::Held(k) => k,
+            tenax_sync::lease::Acquired::Busy(l) => {
+                if !cli.quiet {
+                    eprintln!(
+                        "tenax: source {label}: skipped: being synced by {} (lease until {})",
+                        l.holder,
+                        l.expires_at
+                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    );
+                }
+                continue;
+            }
+        };
         let opts = RunOptions {
             full,
-            cancel: cancel.clone(),
+            cancel: run_cancel,
             observer: Some(bars.observer()),
         };
         let (back, result) = run_source(store, &src, &opts).await;
         store = back;
+        drop(keeper);
         bars.finish(sc.name());
         let summary = result.map_err(|e| Failure::fatal(format!("source {label}: {e}")))?;
         match summary.status {
@@ -567,6 +693,7 @@ async fn demo(cli: &Cli, a: &DemoArgs) -> Result<u8, Failure> {
     // Each demo starts a fresh simulator: sync it whole.
     let code = sync(
         cli,
+        None,
         store,
         &[
             SourceConfig::Vm(vm),
@@ -579,7 +706,7 @@ async fn demo(cli: &Cli, a: &DemoArgs) -> Result<u8, Failure> {
     if !cli.quiet {
         println!(
             "\nStored in {}. Try: tenax findings --severity critical --limit 10   |   tenax runs",
-            db_url(cli, None)
+            redacted(&db_url(cli, None))
         );
     }
     if !a.no_serve {

@@ -43,14 +43,42 @@ pub async fn run_schedule(
         }
         let job = &jobs[i];
         let name = job.source.name().to_owned();
+        // One collector per source: another process (a `tenax sync`, another server) that
+        // holds the source's lease syncs it; this schedule tries again next time.
+        let run_cancel = cancel.child_token();
+        let url = state.config().store_url.clone();
+        let holder = tenax_sync::lease::default_holder();
+        let taken = tenax_sync::lease::acquire(
+            store.as_mut(),
+            || tenax_store::open(&url),
+            &name,
+            &holder,
+            tenax_sync::lease::DEFAULT_TTL,
+            run_cancel.clone(),
+        );
+        let keeper = match taken {
+            Ok(tenax_sync::lease::Acquired::Held(k)) => k,
+            Ok(tenax_sync::lease::Acquired::Busy(l)) => {
+                tracing::info!(source = %name, holder = %l.holder,
+                    "Scheduled sync skipped: another collector holds the source.");
+                due[i] = Instant::now() + job.every;
+                continue;
+            }
+            Err(e) => {
+                tracing::error!(source = %name, error = %e, "Cannot take the source's sync lease.");
+                due[i] = Instant::now() + job.every;
+                continue;
+            }
+        };
         tracing::info!(source = %name, "Scheduled sync starting.");
         let opts = RunOptions {
             full: false,
-            cancel: cancel.clone(),
+            cancel: run_cancel,
             observer: None,
         };
         let (back, result) = run_source(store, &job.source, &opts).await;
         store = back;
+        drop(keeper);
         match result {
             Ok(summary) => {
                 state

@@ -3,7 +3,11 @@
 //! ```text
 //! cargo run --release -p tenax-store --example write_bench -- \
 //!     [--rows 200000] [--batch 10000] [--dir DIR] [--memory] [--description-words 150]
+//!     [--url postgres://…]
 //! ```
+//!
+//! `--url` writes into that store instead of a fresh SQLite file (e.g. a PostgreSQL database
+//! or schema that is empty; only this process's CPU is counted, not the server's).
 //!
 //! Generates synthetic findings shaped like Tenable VM export records (raw JSON ≈ 4 KB each:
 //! asset, plugin with an English-like description, CVSS and VPR blocks, scan, per-row plugin
@@ -420,6 +424,8 @@ struct Args {
     memory: bool,
     /// Average words of a plugin description: 150 gives raw JSON of ~4.0 KB, 10 of ~3.0 KB.
     description_words: u64,
+    /// A store URL instead of a fresh SQLite file.
+    url: Option<String>,
 }
 
 fn args() -> Args {
@@ -429,6 +435,7 @@ fn args() -> Args {
         dir: None,
         memory: false,
         description_words: 150,
+        url: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -441,6 +448,7 @@ fn args() -> Args {
             "--rows" => a.rows = value.parse().expect("--rows N"),
             "--batch" => a.batch = value.parse().expect("--batch N"),
             "--dir" => a.dir = Some(value.into()),
+            "--url" => a.url = Some(value),
             "--description-words" => {
                 a.description_words = value.parse().expect("--description-words N")
             }
@@ -489,17 +497,18 @@ fn main() {
         (args.rows as usize / 25).max(1),
         args.description_words,
     );
-    let mut store = if args.memory {
-        SqliteStore::open_in_memory()
-    } else {
-        SqliteStore::open_path(&path)
-    }
-    .expect("open store");
+    let mut store: Box<dyn Store> = match &args.url {
+        Some(url) => tenax_store::open(url).expect("open store"),
+        None if args.memory => Box::new(SqliteStore::open_in_memory().expect("open store")),
+        None => Box::new(SqliteStore::open_path(&path).expect("open store")),
+    };
     println!(
         "write_bench: {} findings in batches of {} into {} ({} cores)",
         args.rows,
         args.batch,
-        if args.memory {
+        if args.url.is_some() {
+            "the store at --url".to_owned()
+        } else if args.memory {
             ":memory:".to_owned()
         } else {
             path.display().to_string()
@@ -569,7 +578,7 @@ fn main() {
     );
     let t = Instant::now();
     drop(store);
-    if !args.memory {
+    if !args.memory && args.url.is_none() {
         println!(
             "closed in {:.2} s (final checkpoint); db file {:.0} MB = {} B/finding",
             t.elapsed().as_secs_f64(),

@@ -2,8 +2,7 @@
 //!
 //! [`Store`] is a trait of domain verbs (begin a run, apply a batch together with the
 //! checkpoint it reaches, finish a run, query records). [`SqliteStore`] is the default
-//! implementation; PostgreSQL will be a second implementation held to the same
-//! [`testsuite`].
+//! implementation; [`PgStore`] (PostgreSQL) is the second, held to the same [`testsuite`].
 //!
 //! ```no_run
 //! use tenax_store::{open, Store};
@@ -12,12 +11,15 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod copy;
 mod error;
+mod postgres;
 mod sqlite;
 pub mod testsuite;
 mod types;
 
 pub use error::{Error, Result};
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
 
@@ -25,11 +27,14 @@ pub use types::*;
 pub use tenax_model::Timestamp;
 
 /// Opens the store named by a URL: `sqlite://PATH` (relative or absolute), `sqlite:PATH`,
-/// `sqlite::memory:`. `postgres://…` is reserved for the PostgreSQL backend (not built yet);
-/// any other scheme is an [`Error::Config`] naming it.
+/// `sqlite::memory:`, or PostgreSQL: `postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?…]` (also
+/// `postgresql://`); any other scheme is an [`Error::Config`] naming it.
 pub fn open(url: &str) -> Result<Box<dyn Store>> {
     match url_scheme(url) {
         Some(s) if s.eq_ignore_ascii_case("sqlite") => Ok(Box::new(SqliteStore::open_url(url)?)),
+        Some(s) if s.eq_ignore_ascii_case("postgres") || s.eq_ignore_ascii_case("postgresql") => {
+            Ok(Box::new(PgStore::open_url(url)?))
+        }
         _ => Err(unsupported_url(url)),
     }
 }
@@ -41,6 +46,10 @@ pub fn open_reader(url: &str) -> Result<Box<dyn Store>> {
     match url_scheme(url) {
         Some(s) if s.eq_ignore_ascii_case("sqlite") => {
             Ok(Box::new(SqliteStore::open_reader_url(url)?))
+        }
+        // A connection of its own (PostgreSQL serves concurrent readers itself).
+        Some(s) if s.eq_ignore_ascii_case("postgres") || s.eq_ignore_ascii_case("postgresql") => {
+            Ok(Box::new(PgStore::open_url(url)?))
         }
         _ => Err(unsupported_url(url)),
     }
@@ -61,13 +70,8 @@ pub(crate) fn url_scheme(url: &str) -> Option<&str> {
 /// (it may carry a password).
 pub(crate) fn unsupported_url(url: &str) -> Error {
     match url_scheme(url) {
-        Some(s) if s.eq_ignore_ascii_case("postgres") || s.eq_ignore_ascii_case("postgresql") => {
-            Error::Config(
-                "PostgreSQL backend is not built yet; use a sqlite://PATH store URL".to_owned(),
-            )
-        }
         Some(s) => Error::Config(format!(
-            "unsupported store URL scheme `{s}`; use sqlite://PATH (or postgres://… once built)"
+            "unsupported store URL scheme `{s}`; use sqlite://PATH or postgres://USER@HOST/DB"
         )),
         None => Error::Config(format!(
             "store URL `{url}` has no scheme; use sqlite://PATH or sqlite::memory:"
@@ -198,6 +202,31 @@ pub trait Store: Send {
 
     /// Backend health check (`PRAGMA integrity_check` on SQLite). `Ok(())` when healthy.
     fn integrity_check(&self) -> Result<()>;
+
+    /// Takes the sync lease of a source for `ttl` when it is free, expired, or already held by
+    /// `holder` (then it is renewed); otherwise reports who holds it. Atomic across processes
+    /// sharing the store.
+    fn acquire_lease(
+        &mut self,
+        source: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<LeaseAttempt>;
+
+    /// Extends `holder`'s lease of a source to `ttl` from now. `None` when `holder` does not
+    /// hold it any more (it expired and another process took it, or it was released).
+    fn renew_lease(
+        &mut self,
+        source: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<Lease>>;
+
+    /// Gives up `holder`'s lease of a source. `false` when `holder` did not hold it.
+    fn release_lease(&mut self, source: &str, holder: &str) -> Result<bool>;
+
+    /// The lease row of a source, expired or not (`None` when never taken or released).
+    fn lease(&self, source: &str) -> Result<Option<Lease>>;
 
     /// One finding by its key, read like [`Store::for_each_finding`] reads it; `None` when
     /// there is no such finding.

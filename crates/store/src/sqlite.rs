@@ -6,9 +6,9 @@
 
 mod api;
 mod checkpointer;
-mod codec;
-mod read;
-mod write;
+pub(crate) mod codec;
+pub(crate) mod read;
+pub(crate) mod write;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -31,6 +31,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../migrations/sqlite/0006_severity_pages.sql"),
     ),
+    (7, include_str!("../migrations/sqlite/0007_analyze.sql")),
+    (8, include_str!("../migrations/sqlite/0008_leases.sql")),
 ];
 
 /// `PRAGMA application_id` of a tenax database (`TNAX`).
@@ -181,8 +183,7 @@ impl SqliteStore {
         Self::setup(conn, ":memory:".to_owned(), false)
     }
 
-    /// The writing connection (unit tests only).
-    #[cfg(test)]
+    /// The writing connection.
     pub(crate) fn connection(&self) -> &Connection {
         &self.conn
     }
@@ -439,6 +440,32 @@ impl Store for SqliteStore {
 
     fn integrity_check(&self) -> Result<()> {
         read::integrity_check(&self.conn)
+    }
+
+    fn acquire_lease(
+        &mut self,
+        source: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<crate::LeaseAttempt> {
+        write::acquire_lease(&mut self.conn, source, holder, ttl)
+    }
+
+    fn renew_lease(
+        &mut self,
+        source: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<Option<crate::Lease>> {
+        write::renew_lease(&self.conn, source, holder, ttl)
+    }
+
+    fn release_lease(&mut self, source: &str, holder: &str) -> Result<bool> {
+        write::release_lease(&self.conn, source, holder)
+    }
+
+    fn lease(&self, source: &str) -> Result<Option<crate::Lease>> {
+        read::lease(&self.conn, source)
     }
 
     fn get_finding(&self, source: &str, id: &str) -> Result<Option<tenax_model::Finding>> {

@@ -31,9 +31,9 @@ use tenax_model::{
 
 use crate::{
     AssetFilter, AssetRow, Assignment, Batch, BatchOutcome, Change, CorrelationWrite, CveCount,
-    Error, EventFilter, EventKey, EventRow, FindingCount, FindingFilter, FindingRow,
-    RemediationStat, RunId, RunMode, RunReport, RunStatus, Sla, Store, Tally, Transition, TrendDay,
-    UnifiedFilter, UnifiedLink,
+    Error, EventFilter, EventKey, EventRow, FindingCount, FindingFilter, FindingRow, Lease,
+    LeaseAttempt, RemediationStat, RunId, RunMode, RunReport, RunStatus, Sla, Store, Tally,
+    Transition, TrendDay, UnifiedFilter, UnifiedLink,
 };
 
 /// A conformance check: runs against a fresh, empty store and panics on a difference.
@@ -87,6 +87,14 @@ pub const CHECKS: &[(&str, Check)] = &[
     ),
     ("run_scoped_counts", run_scoped_counts),
     ("integrity_check_passes", integrity_check_passes),
+    (
+        "leases_are_exclusive_and_expire",
+        leases_are_exclusive_and_expire,
+    ),
+    (
+        "times_order_as_times_not_as_text",
+        times_order_as_times_not_as_text,
+    ),
     ("keyset_pagination", keyset_pagination),
     (
         "single_records_and_data_version",
@@ -2259,6 +2267,150 @@ pub fn correlation_is_stored(store: &mut dyn Store) {
         .apply_correlation(&assignments, &[])
         .expect("no links");
     assert!(store.unified_links("u-1").expect("links").is_empty());
+}
+
+/// Sync leases: one holder per source at a time, renewed by its holder only, released by its
+/// holder only, taken over once expired; sources are independent.
+pub fn leases_are_exclusive_and_expire(store: &mut dyn Store) {
+    use std::time::Duration;
+    let long = Duration::from_secs(3600);
+    assert_eq!(store.lease("cloud").expect("lease"), None);
+    let before = Utc::now();
+    let a = match store
+        .acquire_lease("cloud", "host-a:1", long)
+        .expect("acquire")
+    {
+        LeaseAttempt::Acquired(l) => l,
+        other => panic!("a free lease is taken: {other:?}"),
+    };
+    assert_eq!(
+        (a.source.as_str(), a.holder.as_str()),
+        ("cloud", "host-a:1")
+    );
+    assert!(
+        a.expires_at > before + chrono::Duration::seconds(3500),
+        "expires a ttl from now: {a:?}"
+    );
+    assert_eq!(store.lease("cloud").expect("lease"), Some(a.clone()));
+    // Another holder is told who has it, and changes nothing.
+    match store
+        .acquire_lease("cloud", "host-b:2", long)
+        .expect("acquire")
+    {
+        LeaseAttempt::Held(l) => assert_eq!(l.holder, "host-a:1"),
+        other => panic!("a held lease is not taken: {other:?}"),
+    }
+    assert_eq!(
+        store.renew_lease("cloud", "host-b:2", long).expect("renew"),
+        None
+    );
+    assert!(!store.release_lease("cloud", "host-b:2").expect("release"));
+    // The holder may take it again (a renewal) and renew it.
+    assert!(matches!(
+        store
+            .acquire_lease("cloud", "host-a:1", long)
+            .expect("again"),
+        LeaseAttempt::Acquired(_)
+    ));
+    let renewed: Lease = store
+        .renew_lease("cloud", "host-a:1", long)
+        .expect("renew")
+        .expect("still held");
+    assert!(renewed.expires_at >= a.expires_at);
+    // Other sources are independent.
+    assert!(matches!(
+        store
+            .acquire_lease("sc-prod", "host-b:2", long)
+            .expect("other source"),
+        LeaseAttempt::Acquired(_)
+    ));
+    // Released, it is free.
+    assert!(store.release_lease("cloud", "host-a:1").expect("release"));
+    assert_eq!(store.lease("cloud").expect("lease"), None);
+    assert!(matches!(
+        store
+            .acquire_lease("cloud", "host-b:2", Duration::from_millis(1))
+            .expect("free"),
+        LeaseAttempt::Acquired(_)
+    ));
+    // Expired (its holder died), it is taken over; the old holder cannot renew it then.
+    std::thread::sleep(Duration::from_millis(30));
+    match store
+        .acquire_lease("cloud", "host-c:3", long)
+        .expect("take over")
+    {
+        LeaseAttempt::Acquired(l) => assert_eq!(l.holder, "host-c:3"),
+        other => panic!("an expired lease is taken over: {other:?}"),
+    }
+    assert_eq!(
+        store.renew_lease("cloud", "host-b:2", long).expect("renew"),
+        None
+    );
+    assert_eq!(
+        store.lease("sc-prod").expect("lease").map(|l| l.holder),
+        Some("host-b:2".to_owned())
+    );
+    assert_config_error(store.acquire_lease("", "x", long), "empty source");
+    assert_config_error(store.acquire_lease("cloud", "", long), "empty holder");
+}
+
+/// Events and history entries are ordered by time as a time, whatever the number of digits
+/// (or the sign) of its stored form.
+pub fn times_order_as_times_not_as_text(store: &mut dyn Store) {
+    let run = begin(store, "plant", SourceKind::Ot);
+    let secs = [100, 5, -1, 40, 1_000_000_000, 9];
+    let events: Vec<EventRow> = secs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| EventRow {
+            event: full_event("plant", &format!("e{i}"), *s),
+            raw: "".into(),
+        })
+        .collect();
+    apply(
+        store,
+        run,
+        "plant",
+        &Batch {
+            events,
+            ..Batch::default()
+        },
+    );
+    let got: Vec<i64> = events_of(store)
+        .iter()
+        .map(|e| e.time.expect("time").timestamp())
+        .collect();
+    assert_eq!(got, vec![-1, 5, 9, 40, 100, 1_000_000_000]);
+
+    // A finding fixed at 100 s, reopened at 900 s, fixed at 1000 s: history in that order.
+    let run = begin(store, "cloud", SourceKind::Vm);
+    let mut f = minimal_finding("cloud", SourceKind::Vm, "a", 1);
+    f.first_found = Some(ts(5, 0));
+    apply(store, run, "cloud", &findings_batch(vec![f.clone()]));
+    for (state, at) in [
+        (FindingState::Fixed, 100),
+        (FindingState::Reopened, 900),
+        (FindingState::Fixed, 1000),
+    ] {
+        f.state = state;
+        if state == FindingState::Fixed {
+            f.last_fixed = Some(ts(at, 0));
+        } else {
+            f.last_found = Some(ts(at, 0));
+        }
+        apply(store, run, "cloud", &findings_batch(vec![f.clone()]));
+    }
+    let at: Vec<i64> = store
+        .finding_history("cloud", &f.id)
+        .expect("history")
+        .iter()
+        .map(|t| t.at.timestamp())
+        .collect();
+    assert_eq!(at, vec![5, 100, 900, 1000]);
+}
+
+fn events_of(store: &dyn Store) -> Vec<Event> {
+    events(store, &EventFilter::default())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -408,6 +408,27 @@ pub struct CorrelationWrite {
     pub links: u64,
 }
 
+/// A source's sync lease: which process holds it, and until when. Only the holder syncs the
+/// source; it renews the lease while it runs, and a lease whose holder died expires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// Source name.
+    pub source: String,
+    /// Who holds it (`host:pid:…`, as the holder named itself).
+    pub holder: String,
+    /// When it expires unless renewed (the store's clock: the database server's on PostgreSQL).
+    pub expires_at: Timestamp,
+}
+
+/// The answer to [`crate::Store::acquire_lease`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseAttempt {
+    /// The caller holds the lease now.
+    Acquired(Lease),
+    /// Another holder has a lease that has not expired.
+    Held(Lease),
+}
+
 /// Filter for unified assets ([`crate::Store::list_unified_assets`]); empty fields match
 /// everything. Only live records (not deleted by their source) count.
 #[derive(Debug, Clone, Default, PartialEq)]

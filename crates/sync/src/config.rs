@@ -30,6 +30,10 @@ pub struct StoreConfig {
     /// `sqlite://PATH` or `postgres://…`. The `--db` flag and `TENAX_DB` override it.
     #[serde(default)]
     pub url: Option<String>,
+    /// Time to live of a source's sync lease, in seconds (default 120): a collector that dies
+    /// holds its sources this long at most. `TENAX_LEASE_SECS` overrides it.
+    #[serde(default)]
+    pub lease_secs: Option<u64>,
 }
 
 /// One `[[sources]]` entry, by `kind`.

@@ -10,6 +10,7 @@
 pub mod config;
 mod correlate;
 mod engine;
+pub mod lease;
 mod source;
 
 pub use config::{Config, ConfigError, SourceConfig};

@@ -3,6 +3,7 @@
 mod errors;
 mod flows;
 mod ot;
+mod pg;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -524,7 +524,8 @@ fn per_source(
 }
 
 /// History rows of findings: `(source, id) → [(at, change, from, to)]`, oldest first.
-type HistoryMap = HashMap<(String, String), Vec<(Timestamp, Change, FindingState, FindingState)>>;
+pub(crate) type HistoryMap =
+    HashMap<(String, String), Vec<(Timestamp, Change, FindingState, FindingState)>>;
 
 fn load_history(conn: &Connection, sources: &[String]) -> Result<HistoryMap> {
     const T: &str = "finding_history";
@@ -563,7 +564,7 @@ fn load_history(conn: &Connection, sources: &[String]) -> Result<HistoryMap> {
 /// The state a finding had at `at`, or `None` when it was not there (not yet found, or gone
 /// with its asset). Without history rows up to `at`, the state is the one it was first stored
 /// with; a finding first stored as fixed was open from `first_found` until `last_fixed`.
-fn state_at(
+pub(crate) fn state_at(
     f: &Finding,
     history: &[(Timestamp, Change, FindingState, FindingState)],
     at: Timestamp,
@@ -869,6 +870,21 @@ pub(super) fn raw_asset(
         &format!("raw of {source}/{id}"),
     )
     .map(Some)
+}
+
+pub(super) fn lease(conn: &Connection, source: &str) -> Result<Option<crate::Lease>> {
+    const T: &str = "leases";
+    let mut stmt =
+        conn.prepare_cached("SELECT holder, expires_at FROM leases WHERE source = ?1")?;
+    let mut rows = stmt.query(params![source])?;
+    let Some(row) = rows.next()? else {
+        return Ok(None);
+    };
+    Ok(Some(crate::Lease {
+        source: source.to_owned(),
+        holder: text_from(col(row, 0, T)?, T, "holder")?,
+        expires_at: ts_from(col(row, 1, T)?, T, "expires_at")?,
+    }))
 }
 
 pub(super) fn integrity_check(conn: &Connection) -> Result<()> {

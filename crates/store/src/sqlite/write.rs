@@ -296,12 +296,12 @@ pub(super) fn bump_generation(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-fn count(n: u64, what: &str) -> Result<i64> {
+pub(crate) fn count(n: u64, what: &str) -> Result<i64> {
     i64::try_from(n).map_err(|_| Error::Config(format!("{what} count {n} is too large to store")))
 }
 
 /// Checks the batch against the rules of [`crate::Store::apply_batch`] that need no database.
-fn validate(source: &str, batch: &Batch) -> Result<()> {
+pub(crate) fn validate(source: &str, batch: &Batch) -> Result<()> {
     let rows = batch
         .findings
         .iter()
@@ -367,6 +367,12 @@ fn run_kind(conn: &Connection, run: RunId, source: &str, batch: &Batch) -> Resul
     let kind: SourceKind = kind
         .parse()
         .map_err(|e| codec::corrupt("runs", format!("kind of run {run}: {e}")))?;
+    check_kinds(kind, source, batch)?;
+    Ok(kind)
+}
+
+/// Every row of a batch must be of the run's kind (an asset's kind may be `None`).
+pub(crate) fn check_kinds(kind: SourceKind, source: &str, batch: &Batch) -> Result<()> {
     let kinds = batch
         .findings
         .iter()
@@ -390,7 +396,7 @@ fn run_kind(conn: &Connection, run: RunId, source: &str, batch: &Batch) -> Resul
             )));
         }
     }
-    Ok(kind)
+    Ok(())
 }
 
 pub(super) fn apply_batch(
@@ -492,7 +498,7 @@ pub(super) fn apply_batch(
 }
 
 /// Row indexes sorted by id; equal ids keep their batch order, so the last version wins.
-fn id_order<T>(rows: &[T], id: impl Fn(&T) -> &str) -> Vec<usize> {
+pub(crate) fn id_order<T>(rows: &[T], id: impl Fn(&T) -> &str) -> Vec<usize> {
     let mut order: Vec<usize> = (0..rows.len()).collect();
     order.sort_by(|&a, &b| id(&rows[a]).cmp(id(&rows[b])));
     order
@@ -886,6 +892,75 @@ pub(super) fn apply_correlation(
     Ok(out)
 }
 
+/// `now + ttl` (saturating far in the future).
+pub(crate) fn lease_expiry(
+    now: chrono::DateTime<Utc>,
+    ttl: std::time::Duration,
+) -> chrono::DateTime<Utc> {
+    chrono::Duration::from_std(ttl)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(chrono::DateTime::<Utc>::MAX_UTC)
+}
+
+pub(super) fn acquire_lease(
+    conn: &mut Connection,
+    source: &str,
+    holder: &str,
+    ttl: std::time::Duration,
+) -> Result<crate::LeaseAttempt> {
+    if source.is_empty() || holder.is_empty() {
+        return Err(Error::Config(
+            "a lease needs a source and a holder name".to_owned(),
+        ));
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let now = Utc::now();
+    let expires = lease_expiry(now, ttl);
+    let taken = tx
+        .prepare_cached(
+            "INSERT INTO leases (source, holder, acquired_at, expires_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (source) DO UPDATE SET holder = excluded.holder, \
+             acquired_at = CASE WHEN leases.holder = excluded.holder THEN leases.acquired_at \
+             ELSE excluded.acquired_at END, expires_at = excluded.expires_at \
+             WHERE leases.holder = excluded.holder OR leases.expires_at <= excluded.acquired_at",
+        )?
+        .execute(params![source, holder, ts_value(&now), ts_value(&expires)])?;
+    let current = super::read::lease(&tx, source)?
+        .ok_or_else(|| Error::NotFound(format!("lease of `{source}` after taking it")))?;
+    tx.commit()?;
+    Ok(if taken > 0 {
+        crate::LeaseAttempt::Acquired(current)
+    } else {
+        crate::LeaseAttempt::Held(current)
+    })
+}
+
+pub(super) fn renew_lease(
+    conn: &Connection,
+    source: &str,
+    holder: &str,
+    ttl: std::time::Duration,
+) -> Result<Option<crate::Lease>> {
+    let now = Utc::now();
+    let expires = lease_expiry(now, ttl);
+    let n = conn
+        .prepare_cached("UPDATE leases SET expires_at = ?3 WHERE source = ?1 AND holder = ?2")?
+        .execute(params![source, holder, ts_value(&expires)])?;
+    Ok((n > 0).then(|| crate::Lease {
+        source: source.to_owned(),
+        holder: holder.to_owned(),
+        expires_at: expires,
+    }))
+}
+
+pub(super) fn release_lease(conn: &Connection, source: &str, holder: &str) -> Result<bool> {
+    let n = conn
+        .prepare_cached("DELETE FROM leases WHERE source = ?1 AND holder = ?2")?
+        .execute(params![source, holder])?;
+    Ok(n > 0)
+}
+
 /// Binds parameters in column order from `?1`.
 struct Binder<'s, 'c> {
     stmt: &'s mut CachedStatement<'c>,
@@ -911,7 +986,7 @@ impl<'s, 'c> Binder<'s, 'c> {
 
 /// The text the asset `search` filter looks in: lowercase name, host names, FQDNs, IPv4s and
 /// MACs, one per line. `None` when there is nothing to search.
-pub(super) fn search_text(a: &tenax_model::Asset) -> Option<String> {
+pub(crate) fn search_text(a: &tenax_model::Asset) -> Option<String> {
     let mut out = String::new();
     let fields = a
         .name

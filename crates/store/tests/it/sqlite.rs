@@ -245,10 +245,20 @@ fn url_errors_are_one_clear_line() {
         Err(other) => panic!("{url}: expected a configuration error, got {other:?}"),
         Ok(_) => panic!("{url}: opened"),
     };
-    let msg = config("postgres://tenax:s3cret@db.example/tenax");
-    assert!(msg.contains("PostgreSQL backend is not built yet"), "{msg}");
+    let msg = config("postgres://tenax:s3cret@db.example:notaport/tenax");
+    assert!(msg.contains("invalid PostgreSQL store URL"), "{msg}");
     assert!(!msg.contains("s3cret"), "never echoes credentials: {msg}");
-    assert!(config("postgresql://h/db").contains("PostgreSQL"));
+    match tenax_store::open("postgresql://tenax:s3cret@127.0.0.1:1/db") {
+        Err(e) => {
+            let msg = format!("{e} {e:?}");
+            assert!(
+                msg.contains("cannot connect to PostgreSQL tenax@127.0.0.1:1/db"),
+                "{msg}"
+            );
+            assert!(!msg.contains("s3cret"), "never echoes credentials: {msg}");
+        }
+        Ok(_) => panic!("nothing listens on port 1"),
+    }
     let msg = config("mysql://root:pw@localhost/tenax");
     assert!(msg.contains("`mysql`") && !msg.contains("pw@"), "{msg}");
     assert!(config("tenax.db").contains("has no scheme"));
