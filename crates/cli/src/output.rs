@@ -651,8 +651,17 @@ pub fn correlation(c: &tenax_sync::CorrelationSummary) -> std::io::Result<()> {
     writeln!(
         w,
         "correlated: {} records into {} unified assets ({} seen by more than one source), {} \
-         conflicting links refused; {} records re-linked",
-        c.records, c.unified, c.multi_source, c.conflicts, c.write.assets_changed
+         conflicting links refused; {} records re-linked ({:.2} s: read {:.2} s, correlate {:.2} \
+         s, write {:.2} s)",
+        c.records,
+        c.unified,
+        c.multi_source,
+        c.conflicts,
+        c.write.assets_changed,
+        (c.read_time + c.correlate_time + c.write_time).as_secs_f64(),
+        c.read_time.as_secs_f64(),
+        c.correlate_time.as_secs_f64(),
+        c.write_time.as_secs_f64()
     )?;
     w.flush()
 }

@@ -268,16 +268,7 @@ pub fn correlate(nodes: &[Node<'_>], previous: &BTreeMap<AssetKey, String>) -> C
     // so the grouping is the same on every run and every build); records are grouped by
     // hash with a sort of plain integers, and every group is then checked for equal
     // evidence, so a hash collision can only split a group further, never join two.
-    let evidence: Vec<Vec<Evidence>> = nodes
-        .iter()
-        .map(|n| {
-            if n.asset.deleted_at.is_some() {
-                Vec::new()
-            } else {
-                evidence_of(n)
-            }
-        })
-        .collect();
+    let evidence = evidence_all(&nodes);
     let mut carried: Vec<(u64, u32, u32)> = Vec::new();
     for (i, ev) in evidence.iter().enumerate() {
         carried.extend(
@@ -415,6 +406,33 @@ fn mint(key: &AssetKey, taken: &BTreeSet<String>) -> String {
         }
         n += 1;
     }
+}
+
+/// Every record's evidence (none for deleted records), in record order; the records are
+/// split over the machine's cores.
+fn evidence_all(nodes: &[&Node<'_>]) -> Vec<Vec<Evidence>> {
+    let one = |n: &&Node<'_>| {
+        if n.asset.deleted_at.is_some() {
+            Vec::new()
+        } else {
+            evidence_of(n)
+        }
+    };
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    if threads < 2 || nodes.len() < 10_000 {
+        return nodes.iter().map(one).collect();
+    }
+    let chunk = nodes.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = nodes
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
 
 /// Every piece of evidence a record carries.
