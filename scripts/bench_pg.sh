@@ -9,8 +9,8 @@
 #       PG_URL: a PostgreSQL database to write fresh schemas into
 #               (default $TENAX_BENCH_PG, else postgres://postgres@127.0.0.1:5432/test)
 #
-# Needs: psql, /usr/bin/time (apt-get install time). Prints a Markdown summary on stdout;
-# BENCHMARKS.md is not touched (the numbers are merged there by hand).
+# Needs: psql, /usr/bin/time (apt-get install time). Writes the "postgres" section of
+# BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ASSETS=${1:-100000}
@@ -97,7 +97,7 @@ WB_PG_OUT=$("$TARGET/release/examples/write_bench" --rows 200000 --batch 10000 -
 WB_SQ_OUT=$("$TARGET/release/examples/write_bench" --rows 200000 --batch 10000)
 
 rate() { python3 -c "print(round($1/$2))"; }
-cat <<MD
+python3 scripts/md_section.py postgres BENCHMARKS.md <<MD
 ## PostgreSQL vs SQLite ($(date -u +%Y-%m-%d), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), PostgreSQL $(psql "$PG" -AtXc 'show server_version'))
 
 \`scripts/bench_pg.sh $ASSETS\`: the simulator (\`--assets $ASSETS --seed 42\`, $FINDINGS findings) in its
@@ -120,3 +120,4 @@ SQLite:
 $WB_SQ_OUT
 \`\`\`
 MD
+echo "wrote the postgres section of BENCHMARKS.md"
