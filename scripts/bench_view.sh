@@ -84,12 +84,14 @@ print(f"Measured by `scripts/bench_view.sh {vm_assets} {sc_hosts}` on {datetime.
       f"{cores} cores, {cpu}, release build, tenax {commit}. The simulator serves VM "
       f"({vm_assets} assets), SC ({sc_hosts} hosts) and OT; `tenax sync` stores all three "
       f"({float(sync_s):.0f} s, peak RSS {mb(sync_rss)}, correlation included).\n")
-print("| step | process wall time | read records | correlate (in memory) | write ids + links | peak RSS | bar: correlation ≤ 5 s |")
-print("|---|---|---|---|---|---|---|")
+print("| step | read records | correlate (in memory) | write ids + links | correlation in all | process wall time | peak RSS | bar: ≤ 5 s |")
+print("|---|---|---|---|---|---|---|---|")
 ok = lambda v, bar: "✅" if v <= bar else "❌"
-print(f"| `tenax correlate` from scratch, {int(assets):,} records (every unified id dropped first: all rows rewritten) | {float(c1_s):.2f} s | {p1[0]:.2f} s | {p1[1]:.2f} s | {p1[2]:.2f} s | {mb(c1_rss)} | {ok(p1[1], 5)} in memory, {ok(float(c1_s), 5)} end to end |")
-print(f"| `tenax correlate` re-run, same evidence (what follows every sync) | {float(c2_s):.2f} s | {p2[0]:.2f} s | {p2[1]:.2f} s | {p2[2]:.2f} s | {mb(c2_rss)} | {ok(p2[1], 5)} in memory, {ok(float(c2_s), 5)} end to end |")
+print(f"| `tenax correlate` from scratch, {int(assets):,} records (every unified id dropped first: all rows rewritten) | {p1[0]:.2f} s | {p1[1]:.2f} s | {p1[2]:.2f} s | {sum(p1):.2f} s | {float(c1_s):.2f} s | {mb(c1_rss)} | {ok(sum(p1), 5)} |")
+print(f"| `tenax correlate` re-run, same evidence (what follows every sync) | {p2[0]:.2f} s | {p2[1]:.2f} s | {p2[2]:.2f} s | {sum(p2):.2f} s | {float(c2_s):.2f} s | {mb(c2_rss)} | {ok(sum(p2), 5)} |")
 print(f"\n`{corr_line.strip()}`\n")
+print("\"Correlation in all\" is what `tenax correlate` reports for its work; the process wall time adds "
+      "starting the binary, opening the store and the WAL checkpoint when it closes.\n")
 print(f"API latency as a client sees it (`scripts/bench_api.py`: one keep-alive connection, "
       f"{a['requests_per_case']} sequential requests per case, random parameters; `tenax serve` "
       f"RSS after the run: {mb(serve_rss)}). Bar: p95 ≤ 100 ms.\n")
