@@ -530,3 +530,24 @@ pub struct SourceStat {
     /// durations in seconds.
     pub runs_by_status: Vec<(RunStatus, u64, f64)>,
 }
+
+impl SourceStat {
+    /// The entry of `source` in a map being filled by a backend's `source_stats`, all zero
+    /// when new.
+    pub(crate) fn entry(
+        map: &mut std::collections::BTreeMap<String, SourceStat>,
+        source: String,
+    ) -> &mut SourceStat {
+        map.entry(source.clone()).or_insert_with(|| SourceStat {
+            source,
+            kind: None,
+            assets: 0,
+            findings: 0,
+            events: 0,
+            last_run: None,
+            last_success: None,
+            stored_total: [0; 3],
+            runs_by_status: Vec::new(),
+        })
+    }
+}

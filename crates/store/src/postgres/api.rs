@@ -430,19 +430,7 @@ pub(super) fn top_unified_assets(
 
 pub(super) fn source_stats(client: &mut Client) -> Result<Vec<SourceStat>> {
     let mut map: BTreeMap<String, SourceStat> = BTreeMap::new();
-    fn get(map: &mut BTreeMap<String, SourceStat>, s: String) -> &mut SourceStat {
-        map.entry(s.clone()).or_insert_with(|| SourceStat {
-            source: s,
-            kind: None,
-            assets: 0,
-            findings: 0,
-            events: 0,
-            last_run: None,
-            last_success: None,
-            stored_total: [0; 3],
-            runs_by_status: Vec::new(),
-        })
-    }
+    let get = SourceStat::entry;
     for (what, table, sql) in [
         (
             0,

@@ -529,19 +529,7 @@ pub(super) fn top_unified_assets(
 
 pub(super) fn source_stats(conn: &Connection) -> Result<Vec<SourceStat>> {
     let mut map: BTreeMap<String, SourceStat> = BTreeMap::new();
-    fn get(map: &mut BTreeMap<String, SourceStat>, s: String) -> &mut SourceStat {
-        map.entry(s.clone()).or_insert_with(|| SourceStat {
-            source: s,
-            kind: None,
-            assets: 0,
-            findings: 0,
-            events: 0,
-            last_run: None,
-            last_success: None,
-            stored_total: [0; 3],
-            runs_by_status: Vec::new(),
-        })
-    }
+    let get = SourceStat::entry;
     // 0 findings, 1 events, 2 live assets, 3 any asset (a source whose assets are all
     // deleted is still listed).
     for (what, table, sql) in [
