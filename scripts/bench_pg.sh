@@ -107,7 +107,7 @@ own process; release build; the PostgreSQL server on the same machine.
 |---|---|---|---|---|---|
 | SQLite | \`tenax sync sim-vm\` (full) | $L_STORED | ${L_SECS} s | $(rate "$L_STORED" "$L_SECS") | $((L_RSS / 1024)) MB |
 | PostgreSQL | \`tenax sync sim-vm\` (full) | $P_STORED | ${P_SECS} s | $(rate "$P_STORED" "$P_SECS") | $((P_RSS / 1024)) MB |
-| PostgreSQL | 4 × \`tenax sync vm-N\` at once, 4 sources | $F_STORED | $(python3 -c "print(round($END-$START,2))") s | $(rate "$F_STORED" "$END-$START") aggregate | $((F_RSS / 1024)) MB (largest) |
+| PostgreSQL | 4 × \`tenax sync vm-N\` at once, 4 sources | $F_STORED | $(python3 -c "print(round($END-$START,2))") s | $(rate "$F_STORED" "($END-$START)") aggregate | $((F_RSS / 1024)) MB (largest) |
 
 Store ingest alone (\`write_bench\`, 200,000 synthetic findings with 4 KB raw JSON, batches of 10,000):
 

@@ -30,6 +30,10 @@ use crate::{
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_api.sql")),
+    (
+        3,
+        include_str!("../migrations/postgres/0003_fast_findings.sql"),
+    ),
 ];
 
 /// The PostgreSQL store.
@@ -42,6 +46,8 @@ pub struct PgStore {
     client: RefCell<Option<Client>>,
     /// `user@host/db`, for messages (never the password).
     location: String,
+    /// What the writer keeps between batches (dictionaries, per-source mode).
+    writer: write::WriterState,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -126,9 +132,11 @@ impl PgStore {
             })?;
             migrate(&mut client, &location)?;
             write::prepare_session(&mut client)?;
+            let writer = write::WriterState::new(&mut client)?;
             Ok(Self {
                 client: RefCell::new(Some(client)),
                 location,
+                writer,
             })
         })
     }
@@ -234,7 +242,15 @@ impl Store for PgStore {
     }
 
     fn apply_batch(&mut self, run: RunId, source: &str, batch: &Batch) -> Result<BatchOutcome> {
-        self.with(|c| write::apply_batch(c, run, source, batch))
+        let writer = &mut self.writer;
+        blocking(|| {
+            let client = self
+                .client
+                .get_mut()
+                .as_mut()
+                .ok_or_else(|| Error::Config("the PostgreSQL store is closed".to_owned()))?;
+            write::apply_batch(client, writer, run, source, batch)
+        })
     }
 
     fn checkpoint(&self, source: &str, key: &str) -> Result<Option<serde_json::Value>> {

@@ -2200,7 +2200,10 @@ pub fn correlation_is_stored(store: &mut dyn Store) {
         unified_id: "u-1".to_owned(),
         a: ("cloud".to_owned(), "a1".to_owned()),
         b: ("sc".to_owned(), "h1".to_owned()),
-        evidence: json!([{"kind": "mac", "mac": "00:1a:2b:3c:4d:5e"}]),
+        evidence: serde_json::value::to_raw_value(
+            &json!([{"kind": "mac", "mac": "00:1a:2b:3c:4d:5e"}]),
+        )
+        .expect("evidence"),
     };
     let w = store
         .apply_correlation(&assignments, std::slice::from_ref(&link))

@@ -386,7 +386,7 @@ pub struct Assignment {
 }
 
 /// Two records of one unified asset and the evidence that linked them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UnifiedLink {
     /// The unified asset.
     pub unified_id: String,
@@ -394,8 +394,19 @@ pub struct UnifiedLink {
     pub a: (String, String),
     /// The other record.
     pub b: (String, String),
-    /// The evidence, strongest first (JSON array).
-    pub evidence: serde_json::Value,
+    /// The evidence, strongest first: a JSON array, kept as its text (a correlation holds one
+    /// per linked pair, and a parsed `Value` costs ten times the bytes).
+    pub evidence: Box<serde_json::value::RawValue>,
+}
+
+impl PartialEq for UnifiedLink {
+    /// Evidence compares as JSON text (as written by `serde_json`, compact).
+    fn eq(&self, other: &Self) -> bool {
+        self.unified_id == other.unified_id
+            && self.a == other.a
+            && self.b == other.b
+            && self.evidence.get() == other.evidence.get()
+    }
 }
 
 /// What storing a correlation changed.

@@ -109,7 +109,8 @@ pub fn correlate_store(store: &mut dyn Store) -> Result<CorrelationSummary, tena
             unified_id: unified_of.get(&l.a).cloned().unwrap_or_default(),
             a: (l.a.source.clone(), l.a.id.clone()),
             b: (l.b.source.clone(), l.b.id.clone()),
-            evidence: serde_json::to_value(&l.evidence).unwrap_or(Value::Null),
+            evidence: serde_json::value::to_raw_value(&l.evidence)
+                .unwrap_or_else(|_| serde_json::value::to_raw_value(&Value::Null).expect("null")),
         })
         .collect();
     let computed = started.elapsed();

@@ -213,6 +213,17 @@ impl<'r> Cols<'r> {
         serde_json::from_str(t).map_err(|e| corrupt(self.table, format!("{what}: not JSON: {e}")))
     }
 
+    /// A JSON text column kept as text (checked to be JSON).
+    pub(crate) fn raw_json(
+        &self,
+        idx: usize,
+        what: &str,
+    ) -> Result<Box<serde_json::value::RawValue>> {
+        let t: &str = self.get(idx, what)?;
+        serde_json::value::RawValue::from_string(t.to_owned())
+            .map_err(|e| corrupt(self.table, format!("{what}: not JSON: {e}")))
+    }
+
     pub(crate) fn count(&self, idx: usize, what: &str) -> Result<u64> {
         let n: i64 = self.get(idx, what)?;
         u64::try_from(n).map_err(|_| corrupt(self.table, format!("{what}: negative count {n}")))

@@ -718,13 +718,45 @@ pub(super) fn raw_of(
     source: &str,
     id: &str,
 ) -> Result<Option<serde_json::Value>> {
-    let sql = format!("SELECT raw FROM {table} WHERE source = $1 AND id = $2");
-    let Some(row) = client.query_opt(sql.as_str(), &[&source, &id])? else {
+    let what = format!("raw of {source}/{id}");
+    if table != "findings" {
+        let sql = format!("SELECT raw FROM {table} WHERE source = $1 AND id = $2");
+        let Some(row) = client.query_opt(sql.as_str(), &[&source, &id])? else {
+            return Ok(None);
+        };
+        return Cols::new(&row, table).raw(0, &what).map(Some);
+    }
+    // A finding's raw JSON may be compressed against its plugin's dictionary (0003).
+    let Some(row) = client.query_opt(
+        "SELECT f.raw, f.raw_dict, d.data FROM findings f \
+         LEFT JOIN raw_dicts d ON d.id = f.raw_dict WHERE f.source = $1 AND f.id = $2",
+        &[&source, &id],
+    )?
+    else {
         return Ok(None);
     };
-    Cols::new(&row, table)
-        .raw(0, &format!("raw of {source}/{id}"))
+    let c = Cols::new(&row, table);
+    let Some(blob) = c.get::<Option<&[u8]>>(0, &what)? else {
+        return Ok(Some(serde_json::Value::Null));
+    };
+    let dict = match (
+        c.get::<Option<i64>>(1, &what)?,
+        c.get::<Option<&[u8]>>(2, &what)?,
+    ) {
+        (None, _) => None,
+        (Some(d), None) => {
+            return Err(corrupt(table, format!("{what}: dictionary {d} is missing")));
+        }
+        (Some(d), Some(data)) => Some(
+            crate::sqlite::codec::decompress(data, None)
+                .map_err(|reason| corrupt("raw_dicts", format!("dictionary {d}: {reason}")))?,
+        ),
+    };
+    let text = crate::sqlite::codec::decompress(blob, dict.as_deref())
+        .map_err(|reason| corrupt(table, format!("{what}: {reason}")))?;
+    serde_json::from_slice(&text)
         .map(Some)
+        .map_err(|e| corrupt(table, format!("{what}: raw is not JSON: {e}")))
 }
 
 pub(super) fn unified_links(
@@ -744,7 +776,7 @@ pub(super) fn unified_links(
                 unified_id: unified_id.to_owned(),
                 a: (c.text(0, "a_source")?, c.text(1, "a_id")?),
                 b: (c.text(2, "b_source")?, c.text(3, "b_id")?),
-                evidence: c.json(4, "evidence")?,
+                evidence: c.raw_json(4, "evidence")?,
             })
         })
         .collect()

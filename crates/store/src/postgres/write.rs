@@ -1,19 +1,28 @@
 //! The write path: runs, batches, checkpoints, correlation, leases.
 //!
-//! A batch is one transaction. Findings and assets go in with binary `COPY` into temporary
-//! staging tables (created once per connection, emptied at commit), then one set-based
-//! statement per step merges them:
+//! A batch is one transaction, and one writer per source at a time (a transaction-scoped
+//! advisory lock). Findings go in with binary `COPY` straight into `findings`:
 //!
-//! 1. history: each staged finding is compared with the version before it (the stored row,
-//!    or the previous version of the same id in the batch); every change of state becomes a
-//!    `finding_history` row, exactly as the SQLite writer records it row by row;
-//! 2. moves: a stored finding whose asset changed is deleted (its `first_run_id` is carried
-//!    over), since the asset id is part of the key;
-//! 3. merge: the last version of each id is upserted (`INSERT … SELECT … ON CONFLICT DO
-//!    UPDATE`), `first_run_id` kept.
+//! 1. new findings only (a first sync): the batch is copied in under a savepoint; the
+//!    (source, id) key refuses any finding already stored, and the batch then takes the
+//!    second way (so does every batch of a source whose last batch found stored findings);
+//! 2. otherwise the stored version of every id is looked up (state, asset, first run); each
+//!    version in the batch is compared with the one before it (the stored row, or the previous
+//!    version of the same id in the batch) and every change of state becomes a
+//!    `finding_history` row (copied in), exactly as the SQLite writer records it row by row;
+//!    the stored rows are deleted and the last version of each id copied in with its first
+//!    run kept (also when it moved to another asset).
 //!
-//! Row-by-row `INSERT … ON CONFLICT` measured ≈ 33k rows/s on this machine; binary COPY ≈ 240k.
+//! Raw JSON is LZ4-compressed against its plugin's dictionary (`raw_dicts`), on a helper
+//! thread while the batch streams to the server. Assets go through a temporary staging table
+//! and one `INSERT … ON CONFLICT DO UPDATE`.
+//!
+//! Measured on this machine (2 cores, 4 KB raw records): row-by-row `INSERT … ON CONFLICT`
+//! ≈ 33k rows/s; staging plus a set-based merge ≈ 10k findings/s; COPY straight into the
+//! table ≈ 40k findings/s (docs/postgres.md).
 
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -22,37 +31,33 @@ use postgres::types::{ToSql, Type};
 use postgres::{Client, Transaction};
 use tenax_model::SourceKind;
 
-use super::codec::{self, list, map_text, opt_ts_text, ts_text};
+use super::codec::{self, Numeric, list, map_text, opt_ts_text, ts_text};
 use crate::sqlite::codec::compress_raw_into;
-use crate::sqlite::write::{check_kinds, count, search_text, validate};
+use crate::sqlite::write::{Dict, DictCache, check_kinds, count, id_order, search_text, validate};
 use crate::{
-    Batch, BatchOutcome, Error, Lease, LeaseAttempt, Result, RunId, RunMode, RunReport, RunStatus,
+    Batch, BatchOutcome, Change, Error, FindingRow, Lease, LeaseAttempt, Result, RunId, RunMode,
+    RunReport, RunStatus,
 };
+use tenax_model::FindingState;
 
 /// The staging tables of this connection. Temporary: invisible to other sessions, emptied at
 /// every commit, gone with the connection.
 const STAGE_DDL: &str = "
 SET temp_buffers = '64MB';
 SET work_mem = '64MB';
-CREATE TEMP TABLE IF NOT EXISTS tenax_stage_findings (
-    ord int4, id text, asset_id text, kind text, unified_asset_id text, plugin_id int8,
-    severity int2, state text, port int8, protocol text, cves text[], cvss3_base_score float8,
-    cvss2_base_score float8, vpr_score float8, first_found text, last_found text,
-    last_fixed text, plugin_name text, plugin_family text, service text, hostname text,
-    ipv4 text, synopsis text, solution text, output text, raw bytea
-) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS tenax_stage_assets (
     ord int4, id text, kind text, unified_id text, name text, hostnames text[], fqdns text[],
     ipv4s text[], ipv6s text[], macs text[], operating_systems text[], asset_type text,
     vendor text, model text, firmware text, first_seen text, last_seen text, tags text,
     risk float8, deleted_at text, search text, raw bytea
 ) ON COMMIT DELETE ROWS;
-ALTER TABLE tenax_stage_findings ALTER COLUMN raw SET STORAGE EXTERNAL;
 ALTER TABLE tenax_stage_assets ALTER COLUMN raw SET STORAGE EXTERNAL;
 ";
 
-const STAGE_FINDING_TYPES: &[Type] = &[
-    Type::INT4,
+/// The columns of a finding row as written by binary COPY into `findings`, in
+/// [`FINDING_COPY_COLUMNS`] order.
+const FINDING_COPY_TYPES: &[Type] = &[
+    Type::TEXT,
     Type::TEXT,
     Type::TEXT,
     Type::TEXT,
@@ -66,9 +71,12 @@ const STAGE_FINDING_TYPES: &[Type] = &[
     Type::FLOAT8,
     Type::FLOAT8,
     Type::FLOAT8,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
+    Type::NUMERIC,
+    Type::NUMERIC,
+    Type::NUMERIC,
+    Type::INT8,
+    Type::INT8,
+    Type::NUMERIC,
     Type::TEXT,
     Type::TEXT,
     Type::TEXT,
@@ -78,7 +86,13 @@ const STAGE_FINDING_TYPES: &[Type] = &[
     Type::TEXT,
     Type::TEXT,
     Type::BYTEA,
+    Type::INT8,
 ];
+
+const FINDING_COPY_COLUMNS: &str = "source, id, asset_id, kind, unified_asset_id, plugin_id, \
+    severity, state, port, protocol, cves, cvss3_base_score, cvss2_base_score, vpr_score, \
+    first_found, last_found, last_fixed, run_id, first_run_id, updated_at, plugin_name, \
+    plugin_family, service, hostname, ipv4, synopsis, solution, output, raw, raw_dict";
 
 const STAGE_ASSET_TYPES: &[Type] = &[
     Type::INT4,
@@ -103,35 +117,6 @@ const STAGE_ASSET_TYPES: &[Type] = &[
     Type::TEXT,
     Type::TEXT,
     Type::BYTEA,
-];
-
-/// Finding columns merged from the stage (besides source, the run columns and `updated_at`).
-const FINDING_MERGED: &[&str] = &[
-    "id",
-    "asset_id",
-    "kind",
-    "unified_asset_id",
-    "plugin_id",
-    "severity",
-    "state",
-    "port",
-    "protocol",
-    "cves",
-    "cvss3_base_score",
-    "cvss2_base_score",
-    "vpr_score",
-    "first_found",
-    "last_found",
-    "last_fixed",
-    "plugin_name",
-    "plugin_family",
-    "service",
-    "hostname",
-    "ipv4",
-    "synopsis",
-    "solution",
-    "output",
-    "raw",
 ];
 
 const ASSET_MERGED: &[&str] = &[
@@ -308,6 +293,7 @@ fn run_kind(
 
 pub(super) fn apply_batch(
     client: &mut Client,
+    state: &mut WriterState,
     run: RunId,
     source: &str,
     batch: &Batch,
@@ -319,10 +305,25 @@ pub(super) fn apply_batch(
     // statistics are stale, as during a first big sync — would read every stored finding for
     // every batch, which makes a sync quadratic in the size of the table.
     tx.batch_execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")?;
+    // One writer per source at a time, whatever the leases say: what a batch looks up stays
+    // true until it commits.
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('tenax source ' || current_schema() || ' ' || $1))",
+        &[&source],
+    )?;
     let kind = run_kind(&mut tx, run, source, batch)?;
     let now = ts_text(&Utc::now());
+    let mut new_dicts = Vec::new();
     if !batch.findings.is_empty() {
-        write_findings(&mut tx, source, run, &now, batch)?;
+        write_findings(
+            &mut tx,
+            state,
+            &mut new_dicts,
+            source,
+            run,
+            &now,
+            &batch.findings,
+        )?;
     }
     if !batch.assets.is_empty() {
         write_assets(&mut tx, source, run, &now, batch)?;
@@ -381,6 +382,9 @@ pub(super) fn apply_batch(
     }
     super::api::bump_generation(&mut tx)?;
     tx.commit()?;
+    for (plugin, dict) in new_dicts {
+        state.dicts.insert(source, plugin, dict);
+    }
     Ok(BatchOutcome {
         assets: batch.assets.len() as u64,
         findings: batch.findings.len() as u64,
@@ -401,116 +405,397 @@ fn ord(i: usize) -> Result<i32> {
     i32::try_from(i).map_err(|_| Error::Config(format!("a batch of {i} rows is too large")))
 }
 
+/// What a writer keeps between batches: the dictionaries it has used and, per source, whether
+/// the last batch found any of its findings already stored.
+#[derive(Debug, Default)]
+pub(super) struct WriterState {
+    dicts: DictCache,
+    /// Sources whose last batch found some of its findings stored: their next batch is looked
+    /// up first instead of trying the insert-only path.
+    merging: HashSet<String>,
+    /// Whether `findings` is keyed by (source, id) (migration 0003), which the insert-only path
+    /// relies on; not on a table re-keyed for Citus.
+    unique_ids: bool,
+}
+
+impl WriterState {
+    pub(super) fn new(client: &mut Client) -> Result<Self> {
+        let row = client.query_one(
+            "SELECT coalesce((SELECT array_length(conkey, 1) = 2 FROM pg_constraint \
+             WHERE conrelid = 'findings'::regclass AND contype = 'p'), false)",
+            &[],
+        )?;
+        Ok(Self {
+            unique_ids: row.get(0),
+            ..Self::default()
+        })
+    }
+}
+
+/// A finding to COPY and the first run to record for it.
+struct Out<'a> {
+    row: &'a FindingRow,
+    first_run: i64,
+}
+
+/// One `finding_history` row.
+struct HistoryRow<'a> {
+    id: &'a str,
+    asset_id: &'a str,
+    at: Numeric,
+    change: Change,
+    from: FindingState,
+    to: FindingState,
+}
+
 fn write_findings(
     tx: &mut Transaction<'_>,
+    state: &mut WriterState,
+    new_dicts: &mut Vec<(i64, Arc<Dict>)>,
     source: &str,
     run: RunId,
     now: &str,
-    batch: &Batch,
+    rows: &[FindingRow],
 ) -> Result<()> {
-    let sink = tx.copy_in("COPY tenax_stage_findings FROM STDIN (FORMAT binary)")?;
-    let mut w = BinaryCopyInWriter::new(sink, STAGE_FINDING_TYPES);
-    let mut buf = Vec::new();
-    for (i, row) in batch.findings.iter().enumerate() {
-        let f = &row.finding;
-        let raw = raw_blob(&row.raw, &mut buf)?;
-        let values: [&(dyn ToSql + Sync); 26] = [
-            &ord(i)?,
-            &f.id,
-            &f.asset_id,
-            &f.kind.as_str(),
-            &f.unified_asset_id,
-            &f.plugin_id,
-            &i16::try_from(f.severity.id()).unwrap_or(0),
-            &f.state.as_str(),
-            &f.port,
-            &f.protocol,
-            &list(&f.cves),
-            &f.cvss3_base_score,
-            &f.cvss2_base_score,
-            &f.vpr_score,
-            &opt_ts_text(f.first_found.as_ref()),
-            &opt_ts_text(f.last_found.as_ref()),
-            &opt_ts_text(f.last_fixed.as_ref()),
-            &f.plugin_name,
-            &f.plugin_family,
-            &f.service,
-            &f.hostname,
-            &f.ipv4,
-            &f.synopsis,
-            &f.solution,
-            &f.output,
-            &raw,
-        ];
-        w.write(&values)?;
+    let order = id_order(rows, |r| &r.finding.id);
+    let dicts = dicts_for(tx, &state.dicts, new_dicts, source, rows)?;
+    let repeated = order
+        .windows(2)
+        .any(|w| rows[w[0]].finding.id == rows[w[1]].finding.id);
+
+    // New findings only (a first sync): straight into the table. The key refuses any finding
+    // already stored; the batch then goes the careful way below.
+    if state.unique_ids && !repeated && !state.merging.contains(source) {
+        tx.batch_execute("SAVEPOINT tenax_insert")?;
+        let out: Vec<Out<'_>> = order
+            .iter()
+            .map(|&i| Out {
+                row: &rows[i],
+                first_run: run.0,
+            })
+            .collect();
+        match copy_findings(tx, "findings", &out, &dicts, run, now) {
+            Ok(()) => {
+                tx.batch_execute("RELEASE SAVEPOINT tenax_insert")?;
+                return Ok(());
+            }
+            Err(Error::Database(e))
+                if e.downcast_ref::<postgres::Error>()
+                    .and_then(postgres::Error::code)
+                    == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) =>
+            {
+                tx.batch_execute("ROLLBACK TO SAVEPOINT tenax_insert")?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+
+    // The stored version of every id in the batch.
+    let mut ids: Vec<&str> = order.iter().map(|&i| rows[i].finding.id.as_str()).collect();
+    ids.dedup();
+    let stored_rows = tx.query(
+        "SELECT id, asset_id, state, first_run_id FROM findings \
+         WHERE source = $1 AND id = ANY($2::text[])",
+        &[&source, &ids],
+    )?;
+    let mut stored: HashMap<String, (String, FindingState, i64)> =
+        HashMap::with_capacity(stored_rows.len());
+    for r in &stored_rows {
+        let c = codec::Cols::new(r, "findings");
+        stored.insert(
+            c.text(0, "id")?,
+            (
+                c.text(1, "asset_id")?,
+                c.state(2, "state")?,
+                c.get(3, "first_run_id")?,
+            ),
+        );
+    }
+    if stored.is_empty() {
+        state.merging.remove(source);
+    } else if !state.merging.contains(source) {
+        state.merging.insert(source.to_owned());
+    }
+
+    // Every version against the one before it (stored row or earlier in the batch), in
+    // (id, batch order), as the row-by-row SQLite writer records it; the last version of
+    // each id replaces the stored one, if any.
+    let mut history = Vec::new();
+    let mut out = Vec::with_capacity(ids.len());
+    let mut gone_ids: Vec<&str> = Vec::new();
+    let mut gone_assets: Vec<&str> = Vec::new();
+    let mut k = 0;
+    while k < order.len() {
+        let id = rows[order[k]].finding.id.as_str();
+        let mut end = k + 1;
+        while end < order.len() && rows[order[end]].finding.id == id {
+            end += 1;
+        }
+        let before = stored.get(id);
+        let mut prev = before.map(|b| b.1);
+        for &i in &order[k..end] {
+            let f = &rows[i].finding;
+            if let Some(change) = prev.and_then(|p| Change::between(p, f.state)) {
+                let at = match change {
+                    Change::Fixed => f.last_fixed.as_ref(),
+                    _ => f.last_found.as_ref(),
+                };
+                history.push(HistoryRow {
+                    id,
+                    asset_id: &f.asset_id,
+                    at: at.map_or_else(|| Numeric(now.to_owned()), codec::ts_numeric),
+                    change,
+                    from: prev.unwrap_or(f.state),
+                    to: f.state,
+                });
+            }
+            prev = Some(f.state);
+        }
+        let last = &rows[order[end - 1]];
+        // A stored finding keeps its first run, also when it moves to another asset.
+        let first_run = match before {
+            None => run.0,
+            Some((asset, _, first_run)) => {
+                gone_ids.push(id);
+                gone_assets.push(asset);
+                *first_run
+            }
+        };
+        out.push(Out {
+            row: last,
+            first_run,
+        });
+        k = end;
+    }
+
+    if !history.is_empty() {
+        let sink = tx.copy_in(
+            "COPY finding_history (source, finding_id, asset_id, run_id, at, change, \
+             from_state, to_state) FROM STDIN (FORMAT binary)",
+        )?;
+        let mut w = BinaryCopyInWriter::new(
+            sink,
+            &[
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT,
+                Type::INT8,
+                Type::NUMERIC,
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT,
+            ],
+        );
+        for h in &history {
+            w.write(&[
+                &source,
+                &h.id,
+                &h.asset_id,
+                &run.0,
+                &h.at,
+                &h.change.as_str(),
+                &h.from.as_str(),
+                &h.to.as_str(),
+            ])?;
+        }
+        w.finish()?;
+    }
+    // Stored versions go and the last versions come in: one DELETE by key and one COPY
+    // (cheaper than an UPDATE, which writes a new row version and index entries all the same,
+    // and needs the rows staged first).
+    if !gone_ids.is_empty() {
+        tx.execute(
+            "DELETE FROM findings f USING unnest($2::text[], $3::text[]) AS m(id, asset_id) \
+             WHERE f.source = $1 AND f.id = m.id AND f.asset_id = m.asset_id",
+            &[&source, &gone_ids, &gone_assets],
+        )?;
+    }
+    copy_findings(tx, "findings", &out, &dicts, run, now)?;
+    Ok(())
+}
+
+/// The dictionary of every plugin in the batch: cached, stored, or made now from the plugin's
+/// first record in the batch (inserted in this transaction, cached after commit).
+fn dicts_for(
+    tx: &mut Transaction<'_>,
+    cache: &DictCache,
+    new_dicts: &mut Vec<(i64, Arc<Dict>)>,
+    source: &str,
+    rows: &[FindingRow],
+) -> Result<HashMap<i64, Arc<Dict>>> {
+    let mut dicts: HashMap<i64, Arc<Dict>> = HashMap::new();
+    let mut missing: Vec<i64> = Vec::new();
+    for r in rows {
+        let plugin = r.finding.plugin_id;
+        if r.raw.trim().is_empty() || dicts.contains_key(&plugin) || missing.contains(&plugin) {
+            continue;
+        }
+        match cache.get(source, plugin) {
+            Some(d) => {
+                dicts.insert(plugin, d);
+            }
+            None => missing.push(plugin),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(dicts);
+    }
+    for r in tx.query(
+        "SELECT DISTINCT ON (plugin_id) plugin_id, id, data FROM raw_dicts \
+         WHERE source = $1 AND plugin_id = ANY($2::int8[]) ORDER BY plugin_id, id DESC",
+        &[&source, &missing],
+    )? {
+        let c = codec::Cols::new(&r, "raw_dicts");
+        let plugin: i64 = c.get(0, "plugin_id")?;
+        let id: i64 = c.get(1, "id")?;
+        let blob: &[u8] = c.get(2, "data")?;
+        let data = crate::sqlite::codec::decompress(blob, None).map_err(|reason| {
+            codec::corrupt(
+                "raw_dicts",
+                format!("dictionary {id} of plugin {plugin}: {reason}"),
+            )
+        })?;
+        // Cached when this batch commits, with the new ones.
+        let d = Arc::new(Dict { id, data });
+        new_dicts.push((plugin, d.clone()));
+        dicts.insert(plugin, d);
+    }
+    missing.retain(|p| !dicts.contains_key(p));
+    if missing.is_empty() {
+        return Ok(dicts);
+    }
+    // A new dictionary per plugin: its first record in the batch.
+    let mut plugins = Vec::with_capacity(missing.len());
+    let mut datas: Vec<Vec<u8>> = Vec::with_capacity(missing.len());
+    let mut blobs: Vec<Vec<u8>> = Vec::with_capacity(missing.len());
+    for r in rows {
+        let plugin = r.finding.plugin_id;
+        if r.raw.trim().is_empty() || !missing.contains(&plugin) || plugins.contains(&plugin) {
+            continue;
+        }
+        let mut blob = Vec::new();
+        crate::sqlite::codec::compress_raw(r.raw.as_bytes(), None, &mut blob)?;
+        plugins.push(plugin);
+        datas.push(r.raw.as_bytes().to_vec());
+        blobs.push(blob);
+    }
+    let made = tx.query(
+        "INSERT INTO raw_dicts (source, plugin_id, data, created_at) \
+         SELECT $1, p, d, ($4::text)::numeric FROM unnest($2::int8[], $3::bytea[]) AS x(p, d) \
+         RETURNING id, plugin_id",
+        &[&source, &plugins, &blobs, &ts_text(&Utc::now())],
+    )?;
+    let mut ids: HashMap<i64, i64> = HashMap::with_capacity(made.len());
+    for r in &made {
+        let c = codec::Cols::new(r, "raw_dicts");
+        ids.insert(c.get(1, "plugin_id")?, c.get(0, "id")?);
+    }
+    for (plugin, data) in plugins.into_iter().zip(datas) {
+        let id = *ids.get(&plugin).ok_or_else(|| {
+            Error::Config(format!("dictionary of plugin {plugin} was not stored"))
+        })?;
+        let d = Arc::new(Dict { id, data });
+        new_dicts.push((plugin, d.clone()));
+        dicts.insert(plugin, d);
+    }
+    Ok(dicts)
+}
+
+/// Binary COPY of findings into `table`, their raw JSON
+/// compressed against their plugin's dictionary on a helper thread while this one writes.
+fn copy_findings(
+    tx: &mut Transaction<'_>,
+    table: &str,
+    out: &[Out<'_>],
+    dicts: &HashMap<i64, Arc<Dict>>,
+    run: RunId,
+    now: &str,
+) -> Result<()> {
+    let sink = tx.copy_in(&format!(
+        "COPY {table} ({FINDING_COPY_COLUMNS}) FROM STDIN (FORMAT binary)"
+    ))?;
+    let mut w = BinaryCopyInWriter::new(sink, FINDING_COPY_TYPES);
+    let now = Numeric(now.to_owned());
+    let write =
+        |w: &mut BinaryCopyInWriter<'_>, o: &Out<'_>, blob: Option<(Vec<u8>, Option<i64>)>| {
+            let f = &o.row.finding;
+            let (raw, dict) = match &blob {
+                Some((b, d)) => (Some(b.as_slice()), *d),
+                None => (None, None),
+            };
+            let values: [&(dyn ToSql + Sync); 30] = [
+                &f.source,
+                &f.id,
+                &f.asset_id,
+                &f.kind.as_str(),
+                &f.unified_asset_id,
+                &f.plugin_id,
+                &i16::try_from(f.severity.id()).unwrap_or(0),
+                &f.state.as_str(),
+                &f.port,
+                &f.protocol,
+                &list(&f.cves),
+                &f.cvss3_base_score,
+                &f.cvss2_base_score,
+                &f.vpr_score,
+                &codec::opt_ts_numeric(f.first_found.as_ref()),
+                &codec::opt_ts_numeric(f.last_found.as_ref()),
+                &codec::opt_ts_numeric(f.last_fixed.as_ref()),
+                &run.0,
+                &o.first_run,
+                &now,
+                &f.plugin_name,
+                &f.plugin_family,
+                &f.service,
+                &f.hostname,
+                &f.ipv4,
+                &f.synopsis,
+                &f.solution,
+                &f.output,
+                &raw,
+                &dict,
+            ];
+            w.write(&values).map_err(Error::from)
+        };
+    let compress = |o: &Out<'_>, scratch: &mut Vec<u8>| -> Result<Option<(Vec<u8>, Option<i64>)>> {
+        let raw: &str = &o.row.raw;
+        if raw.trim().is_empty() {
+            return Ok(None);
+        }
+        let dict = dicts.get(&o.row.finding.plugin_id);
+        let blob = compress_raw_into(raw.as_bytes(), dict.map(|d| d.data.as_slice()), scratch)?;
+        Ok(Some((blob.to_vec(), dict.map(|d| d.id))))
+    };
+    if out.len() < 64 {
+        let mut scratch = Vec::new();
+        for o in out {
+            let blob = compress(o, &mut scratch)?;
+            write(&mut w, o, blob)?;
+        }
+    } else {
+        std::thread::scope(|scope| -> Result<()> {
+            let (send, receive) = mpsc::sync_channel::<Result<Option<(Vec<u8>, Option<i64>)>>>(512);
+            std::thread::Builder::new()
+                .name("tenax-compress".to_owned())
+                .spawn_scoped(scope, move || {
+                    let mut scratch = Vec::new();
+                    for o in out {
+                        if send.send(compress(o, &mut scratch)).is_err() {
+                            break; // the writer stopped on an error
+                        }
+                    }
+                })
+                .map_err(|e| Error::Config(format!("cannot start the compression thread: {e}")))?;
+            for o in out {
+                let blob = receive.recv().map_err(|_| {
+                    Error::Config("the raw compression thread stopped early".to_owned())
+                })??;
+                write(&mut w, o, blob)?;
+            }
+            Ok(())
+        })?;
     }
     w.finish()?;
-
-    // 1. History: every version against the one before it (stored row or earlier in the
-    // batch), in (id, batch order), as the row-by-row SQLite writer records it.
-    tx.execute(
-        "INSERT INTO finding_history \
-         (source, finding_id, asset_id, run_id, at, change, from_state, to_state) \
-         SELECT $1, id, asset_id, $2, \
-                coalesce(CASE change WHEN 'fixed' THEN last_fixed::numeric \
-                         ELSE last_found::numeric END, ($3::text)::numeric), \
-                change, prev, state \
-         FROM (SELECT *, CASE WHEN prev IS NULL OR prev = state THEN NULL \
-                              WHEN state = 'fixed' THEN 'fixed' \
-                              WHEN prev = 'fixed' THEN 'reopened' \
-                              ELSE 'changed' END AS change \
-               FROM (SELECT s.ord, s.id, s.asset_id, s.state, s.last_fixed, s.last_found, \
-                            CASE WHEN lag(s.ord) OVER w IS NULL THEN f.state \
-                                 ELSE lag(s.state) OVER w END AS prev \
-                     FROM tenax_stage_findings s \
-                     LEFT JOIN LATERAL (SELECT f.state FROM findings f \
-                                        WHERE f.source = $1 AND f.id = s.id LIMIT 1) f ON true \
-                     WINDOW w AS (PARTITION BY s.id ORDER BY s.ord)) v) c \
-         WHERE change IS NOT NULL AND prev IN ('open', 'reopened', 'fixed') \
-         ORDER BY id, ord",
-        &[&source, &run.0, &now],
-    )?;
-    // 2 and 3. Moves, then the merge. A moved finding keeps its first run.
-    let moved = tx.query(
-        "DELETE FROM findings f \
-         WHERE (f.source, f.id, f.asset_id) IN ( \
-             SELECT $1, m.id, m.asset_id \
-             FROM (SELECT DISTINCT ON (id) id, asset_id FROM tenax_stage_findings \
-                   ORDER BY id, ord DESC) s \
-             CROSS JOIN LATERAL (SELECT f2.id, f2.asset_id FROM findings f2 \
-                                 WHERE f2.source = $1 AND f2.id = s.id \
-                                 AND f2.asset_id <> s.asset_id LIMIT 1) m) \
-         RETURNING f.id, f.first_run_id",
-        &[&source],
-    )?;
-    static MERGE: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
-    let (plain, with_moves) = MERGE.get_or_init(|| {
-        (
-            merge_sql(
-                "findings",
-                "tenax_stage_findings",
-                FINDING_MERGED,
-                "source, id, asset_id",
-                "",
-                "$2",
-            ),
-            merge_sql(
-                "findings",
-                "tenax_stage_findings",
-                FINDING_MERGED,
-                "source, id, asset_id",
-                "LEFT JOIN unnest($4::text[], $5::int8[]) AS m(id, first_run_id) ON m.id = s.id",
-                "coalesce(m.first_run_id, $2)",
-            ),
-        )
-    });
-    if moved.is_empty() {
-        tx.execute(plain.as_str(), &[&source, &run.0, &now])?;
-    } else {
-        let ids: Vec<String> = moved.iter().map(|r| r.get(0)).collect();
-        let firsts: Vec<i64> = moved.iter().map(|r| r.get(1)).collect();
-        tx.execute(with_moves.as_str(), &[&source, &run.0, &now, &ids, &firsts])?;
-    }
     Ok(())
 }
 
@@ -654,8 +939,7 @@ pub(super) fn apply_correlation(
         )?;
         let mut w = BinaryCopyInWriter::new(sink, &[Type::TEXT; 6]);
         for l in links {
-            let evidence = serde_json::to_string(&l.evidence)
-                .map_err(|e| Error::Config(format!("link evidence: {e}")))?;
+            let evidence = l.evidence.get();
             w.write(&[&l.unified_id, &l.a.0, &l.a.1, &l.b.0, &l.b.1, &evidence])?;
             out.links += 1;
         }

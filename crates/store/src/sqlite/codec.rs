@@ -231,6 +231,26 @@ pub(crate) fn json_from(
     }
 }
 
+/// A JSON text column kept as text (checked to be JSON).
+pub(crate) fn raw_json_from(
+    v: ValueRef<'_>,
+    table: &'static str,
+    what: &str,
+) -> Result<Box<serde_json::value::RawValue>> {
+    match v {
+        ValueRef::Text(t) => std::str::from_utf8(t)
+            .map_err(|e| e.to_string())
+            .and_then(|t| {
+                serde_json::value::RawValue::from_string(t.to_owned()).map_err(|e| e.to_string())
+            })
+            .map_err(|e| corrupt(table, format!("{what}: not JSON: {e}"))),
+        other => Err(corrupt(
+            table,
+            format!("{what}: expected JSON text, found {}", type_name(other)),
+        )),
+    }
+}
+
 /// Largest raw record accepted when decompressing (a guard against a corrupt length prefix).
 const MAX_RAW_BYTES: usize = 256 << 20;
 

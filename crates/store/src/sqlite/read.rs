@@ -10,7 +10,7 @@ use tenax_model::{Asset, Event, Finding, FindingState, Severity, Timestamp};
 use super::codec::{
     col, corrupt, count_from, decompress, int_from, json_from, kind_from, list_from, map_from,
     opt_count_from, opt_kind_from, opt_real_from, opt_text_from, opt_ts_from, raw_from,
-    severity_from, state_from, text_from, ts_from,
+    raw_json_from, severity_from, state_from, text_from, ts_from,
 };
 use crate::{
     AssetFilter, Change, Error, EventFilter, FindingFilter, RemediationStat, Result, RunId,
@@ -1094,7 +1094,7 @@ pub(super) fn unified_links(
                 text_from(col(row, 2, T)?, T, "b_source")?,
                 text_from(col(row, 3, T)?, T, "b_id")?,
             ),
-            evidence: json_from(col(row, 4, T)?, T, "evidence")?,
+            evidence: raw_json_from(col(row, 4, T)?, T, "evidence")?,
         });
     }
     Ok(out)

@@ -180,25 +180,25 @@ fn position(cols: &[&str], name: &str) -> usize {
 
 /// A compression dictionary: a row of `raw_dicts`.
 #[derive(Debug)]
-pub(super) struct Dict {
-    id: i64,
-    data: Vec<u8>,
+pub(crate) struct Dict {
+    pub(crate) id: i64,
+    pub(crate) data: Vec<u8>,
 }
 
 /// The dictionaries a writer has used, per source and plugin. Dictionaries are immutable, so a
 /// cached one never goes stale; only dictionaries that are committed enter the cache.
 #[derive(Debug, Default)]
-pub(super) struct DictCache {
+pub(crate) struct DictCache {
     by_source: HashMap<String, HashMap<i64, Arc<Dict>>>,
     bytes: usize,
 }
 
 impl DictCache {
-    fn get(&self, source: &str, plugin: i64) -> Option<Arc<Dict>> {
+    pub(crate) fn get(&self, source: &str, plugin: i64) -> Option<Arc<Dict>> {
         self.by_source.get(source)?.get(&plugin).cloned()
     }
 
-    fn insert(&mut self, source: &str, plugin: i64, dict: Arc<Dict>) {
+    pub(crate) fn insert(&mut self, source: &str, plugin: i64, dict: Arc<Dict>) {
         if self.bytes > DICT_CACHE_BYTES {
             self.by_source.clear();
             self.bytes = 0;
@@ -881,8 +881,7 @@ pub(super) fn apply_correlation(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
         for l in links {
-            let evidence = serde_json::to_string(&l.evidence)
-                .map_err(|e| Error::Config(format!("link evidence: {e}")))?;
+            let evidence = l.evidence.get();
             link.execute(params![l.unified_id, l.a.0, l.a.1, l.b.0, l.b.1, evidence])?;
             out.links += 1;
         }

@@ -21,6 +21,30 @@ fn postgres_conforms() {
     });
 }
 
+/// The same suite with `findings` keyed as docs/postgres.md re-keys it for Citus
+/// (`(source, id, asset_id)`): the writer can no longer let the key refuse stored findings,
+/// looks every batch up first, and must give the same answers.
+#[test]
+fn postgres_conforms_with_the_citus_key() {
+    if crate::harness::base_url().is_none() {
+        return;
+    }
+    let schemas = RefCell::new(Vec::new());
+    testsuite::run_all(&|| {
+        let schema = Schema::new().expect("server");
+        drop(PgStore::open_url(&schema.url).expect("migrate"));
+        let mut c = postgres::Client::connect(&schema.url, postgres::NoTls).expect("connect");
+        c.batch_execute(
+            "ALTER TABLE findings DROP CONSTRAINT findings_pkey, \
+             ADD PRIMARY KEY (source, id, asset_id)",
+        )
+        .expect("re-key findings");
+        let store = tenax_store::open(&schema.url).expect("open PostgreSQL store");
+        schemas.borrow_mut().push(schema);
+        store
+    });
+}
+
 #[test]
 fn concurrent_migrations_apply_once() {
     let Some(schema) = Schema::new() else { return };
