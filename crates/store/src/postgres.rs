@@ -13,6 +13,7 @@
 mod api;
 pub(crate) mod codec;
 mod read;
+mod tls;
 mod write;
 
 use std::cell::RefCell;
@@ -60,7 +61,52 @@ impl std::fmt::Debug for PgStore {
 
 impl From<postgres::Error> for Error {
     fn from(e: postgres::Error) -> Self {
-        Error::Database(Box::new(e))
+        Error::Database(Box::new(PgError(e)))
+    }
+}
+
+/// A driver error shown with what the server said: the driver's own text for a server error is
+/// only "db error". One line: severity, SQLSTATE, message, detail and hint.
+#[derive(Debug)]
+pub(crate) struct PgError(pub(crate) postgres::Error);
+
+impl std::fmt::Display for PgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Some(db) = self.0.as_db_error() else {
+            // The driver's text names the step ("error performing TLS handshake"); the causes
+            // say what went wrong.
+            let mut text = self.0.to_string();
+            let mut cause = std::error::Error::source(&self.0);
+            while let Some(c) = cause {
+                let c_text = c.to_string();
+                if !text.contains(&c_text) {
+                    text = format!("{text}: {c_text}");
+                }
+                cause = c.source();
+            }
+            return f.write_str(&text.replace('\n', " "));
+        };
+        let one_line = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        write!(
+            f,
+            "{} {}: {}",
+            db.severity(),
+            db.code().code(),
+            one_line(db.message())
+        )?;
+        if let Some(d) = db.detail() {
+            write!(f, " (detail: {})", one_line(d))?;
+        }
+        if let Some(h) = db.hint() {
+            write!(f, " (hint: {})", one_line(h))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for PgError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
     }
 }
 
@@ -92,18 +138,21 @@ fn location(cfg: &postgres::Config) -> String {
     )
 }
 
-/// Parses a `postgres://` or `postgresql://` URL. The error never repeats the URL.
-pub(crate) fn parse_url(url: &str) -> Result<postgres::Config> {
+/// Parses a `postgres://` or `postgresql://` URL and its TLS parameters (`tls`). The error
+/// never repeats the URL.
+pub(crate) fn parse_url(url: &str) -> Result<(postgres::Config, tls::Params)> {
     match crate::url_scheme(url) {
         Some(s) if s.eq_ignore_ascii_case("postgres") || s.eq_ignore_ascii_case("postgresql") => {}
         _ => return Err(crate::unsupported_url(url)),
     }
-    // The driver wants the scheme in lowercase.
+    // The driver wants the scheme in lowercase, and knows only some TLS parameters.
     let (_, rest) = url.split_once(':').unwrap_or((url, ""));
-    postgres::Config::from_str(&format!("postgresql:{rest}")).map_err(|e| {
+    let (rest, params) = tls::split_url(rest)?;
+    let cfg = postgres::Config::from_str(&format!("postgresql:{rest}")).map_err(|e| {
         // The driver's message names the part that is wrong, never the password.
         Error::Config(format!("invalid PostgreSQL store URL: {e}"))
-    })
+    })?;
+    Ok((cfg, params))
 }
 
 impl PgStore {
@@ -112,7 +161,8 @@ impl PgStore {
 
     /// Connects to `postgres://…` (or `postgresql://…`) and migrates the schema.
     pub fn open_url(url: &str) -> Result<Self> {
-        let mut cfg = parse_url(url)?;
+        let (mut cfg, tls) = parse_url(url)?;
+        let tls = tls::connector(&tls)?;
         if cfg.get_application_name().is_none() {
             cfg.application_name("tenax");
         }
@@ -121,10 +171,16 @@ impl PgStore {
         }
         let location = location(&cfg);
         blocking(|| {
-            let mut client = cfg.connect(NoTls).map_err(|e| {
-                let msg = format!("cannot connect to PostgreSQL {location}: {e}");
-                if e.as_db_error().is_some() {
-                    // The server answered: credentials, database name, permissions.
+            let connected = match tls {
+                Some(tls) => cfg.connect(tls),
+                None => cfg.connect(NoTls),
+            };
+            let mut client = connected.map_err(|e| {
+                let answered = e.as_db_error().is_some();
+                let msg = format!("cannot connect to PostgreSQL {location}: {}", PgError(e));
+                if answered || msg.contains("TLS") {
+                    // The server answered (credentials, database name, permissions), or its
+                    // certificate or TLS settings do not match ours.
                     Error::Config(msg)
                 } else {
                     Error::Database(Box::new(std::io::Error::other(msg)))
@@ -190,7 +246,7 @@ impl Drop for PgStore {
 /// processes migrating at once apply each migration once.
 fn migrate(client: &mut Client, location: &str) -> Result<()> {
     let latest = PgStore::SCHEMA_VERSION;
-    let mig = |e: postgres::Error| Error::Migration(format!("{location}: {e}"));
+    let mig = |e: postgres::Error| Error::Migration(format!("{location}: {}", PgError(e)));
     let mut tx = client.transaction().map_err(mig)?;
     tx.execute(
         "SELECT pg_advisory_xact_lock(hashtext('tenax schema migration ' || current_schema()))",
@@ -452,7 +508,7 @@ mod tests {
 
     #[test]
     fn urls_parse_without_echoing_passwords() {
-        let cfg = parse_url("postgres://tenax:s3cret@db.example:6432/tenax?sslmode=disable")
+        let (cfg, _) = parse_url("postgres://tenax:s3cret@db.example:6432/tenax?sslmode=disable")
             .expect("url");
         assert_eq!(location(&cfg), "tenax@db.example:6432/tenax");
         assert!(!format!("{cfg:?}").contains("s3cret"), "{cfg:?}");

@@ -480,8 +480,7 @@ fn write_findings(
                 return Ok(());
             }
             Err(Error::Database(e))
-                if e.downcast_ref::<postgres::Error>()
-                    .and_then(postgres::Error::code)
+                if e.downcast_ref::<super::PgError>().and_then(|e| e.0.code())
                     == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) =>
             {
                 tx.batch_execute("ROLLBACK TO SAVEPOINT tenax_insert")?;

@@ -73,6 +73,27 @@ fn command(bin: &Path, as_postgres: bool) -> Command {
 }
 
 fn throwaway_server() -> Result<String, String> {
+    let dir = start_cluster(5432, "", |_| Ok(()))?;
+    eprintln!("PostgreSQL tests: throwaway server on {}", dir.display());
+    Ok(socket_url(&dir, 5432))
+}
+
+/// The URL of a throwaway server's Unix socket.
+pub fn socket_url(dir: &Path, port: u16) -> String {
+    format!(
+        "postgres://postgres@{}:{port}/postgres",
+        encode(&dir.display().to_string())
+    )
+}
+
+/// Starts a throwaway cluster (Unix socket in the returned directory, plus `settings`:
+/// more `-c` options) after `setup` has written into its data directory; stopped when this
+/// test process exits.
+pub fn start_cluster(
+    port: u16,
+    settings: &str,
+    setup: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<PathBuf, String> {
     let initdb = pg_bin("initdb").ok_or("TENAX_TEST_PG is not set and initdb is not installed")?;
     let postgres = pg_bin("postgres").ok_or("postgres binary not found")?;
     let root = is_root();
@@ -113,10 +134,22 @@ fn throwaway_server() -> Result<String, String> {
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }
+    setup(&data)?;
+    if root {
+        // What `setup` wrote belongs to the server too (it refuses a key file it cannot own).
+        let st = Command::new("chown")
+            .args(["-R", "postgres"])
+            .arg(&data)
+            .status()
+            .map_err(|e| format!("chown: {e}"))?;
+        if !st.success() {
+            return Err("cannot give the data dir to the postgres user".into());
+        }
+    }
     // A watchdog shell runs the server and stops it when this test process is gone.
     let run = format!(
         "{} -D '{}' -k '{}' -c listen_addresses= -c fsync=off -c synchronous_commit=off \
-         -c full_page_writes=off -c max_connections=200",
+         -c full_page_writes=off -c max_connections=200 -c port={port} {settings}",
         command_line(&postgres, root),
         data.display(),
         dir.display()
@@ -138,16 +171,12 @@ fn throwaway_server() -> Result<String, String> {
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("starting postgres: {e}"))?;
-    let socket = dir.join(".s.PGSQL.5432");
+    let socket = dir.join(format!(".s.PGSQL.{port}"));
     let deadline = Instant::now() + Duration::from_secs(30);
-    let url = format!(
-        "postgres://postgres@{}/postgres",
-        encode(&dir.display().to_string())
-    );
+    let url = socket_url(&dir, port);
     while Instant::now() < deadline {
         if socket.exists() && postgres::Client::connect(&url, postgres::NoTls).is_ok() {
-            eprintln!("PostgreSQL tests: throwaway server on {}", dir.display());
-            return Ok(url);
+            return Ok(dir);
         }
         std::thread::sleep(Duration::from_millis(100));
     }

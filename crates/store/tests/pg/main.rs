@@ -11,3 +11,4 @@
 mod copy;
 mod harness;
 mod pg;
+mod tls;
