@@ -623,17 +623,20 @@ fn dicts_for(
     rows: &[FindingRow],
 ) -> Result<HashMap<i64, Arc<Dict>>> {
     let mut dicts: HashMap<i64, Arc<Dict>> = HashMap::new();
-    let mut missing: Vec<i64> = Vec::new();
+    // Sets, not lists: a batch may hold thousands of plugins.
+    let mut missing: HashSet<i64> = HashSet::new();
     for r in rows {
         let plugin = r.finding.plugin_id;
-        if r.raw.trim().is_empty() || dicts.contains_key(&plugin) || missing.contains(&plugin) {
+        if dicts.contains_key(&plugin) || missing.contains(&plugin) || r.raw.trim().is_empty() {
             continue;
         }
         match cache.get(source, plugin) {
             Some(d) => {
                 dicts.insert(plugin, d);
             }
-            None => missing.push(plugin),
+            None => {
+                missing.insert(plugin);
+            }
         }
     }
     if missing.is_empty() {
@@ -642,7 +645,7 @@ fn dicts_for(
     for r in tx.query(
         "SELECT DISTINCT ON (plugin_id) plugin_id, id, data FROM raw_dicts \
          WHERE source = $1 AND plugin_id = ANY($2::int8[]) ORDER BY plugin_id, id DESC",
-        &[&source, &missing],
+        &[&source, &missing.iter().copied().collect::<Vec<i64>>()],
     )? {
         let c = codec::Cols::new(&r, "raw_dicts");
         let plugin: i64 = c.get(0, "plugin_id")?;
@@ -669,9 +672,10 @@ fn dicts_for(
     let mut blobs: Vec<Vec<u8>> = Vec::with_capacity(missing.len());
     for r in rows {
         let plugin = r.finding.plugin_id;
-        if r.raw.trim().is_empty() || !missing.contains(&plugin) || plugins.contains(&plugin) {
+        if !missing.contains(&plugin) || r.raw.trim().is_empty() {
             continue;
         }
+        missing.remove(&plugin);
         let mut blob = Vec::new();
         crate::sqlite::codec::compress_raw(r.raw.as_bytes(), None, &mut blob)?;
         plugins.push(plugin);
