@@ -364,16 +364,23 @@ impl ScSource {
         let mut batch = SourceBatch::default();
         let mut batch_bytes = 0usize;
         let mut first_skip: Option<String> = None;
+        // The next page, asked for while this one is mapped and stored: Security Center
+        // prepares it meanwhile (one page ahead, so at most two pages are held).
+        let mut ahead: Option<NextPage> = None;
         loop {
             if req.cancel.is_cancelled() {
                 return Err(SourceError::Cancelled);
             }
             let mut retried = false;
             let (rows, page_total) = loop {
-                let bytes = self
-                    .client
-                    .call(Method::POST, "/rest/analysis", Some(&self.body(q, offset)))
-                    .await?;
+                let bytes = match ahead.take() {
+                    Some(next) => next.bytes(&ep).await?,
+                    None => {
+                        self.client
+                            .call(Method::POST, "/rest/analysis", Some(&self.body(q, offset)))
+                            .await?
+                    }
+                };
                 let env: Envelope<'_> =
                     serde_json::from_slice(&bytes).map_err(|e| SourceError::Decode {
                         endpoint: ep.clone(),
@@ -399,6 +406,15 @@ impl ScSource {
             let total = *total.get_or_insert(page_total);
             let want = total.saturating_sub(offset).min(ps);
             let got = rows.len() as u64;
+            if offset + ps < total && got > 0 {
+                let client = self.client.clone();
+                let body = self.body(q, offset + ps);
+                ahead = Some(NextPage(tokio::spawn(async move {
+                    client
+                        .call(Method::POST, "/rest/analysis", Some(&body))
+                        .await
+                })));
+            }
             for raw in rows {
                 let index = res.rows;
                 res.rows += 1;
@@ -455,6 +471,29 @@ impl ScSource {
         }
         res.expected = total.unwrap_or(0);
         Ok(res)
+    }
+}
+
+/// A page asked for ahead; dropped (a stop, an error, a cancel), its request is aborted.
+struct NextPage(tokio::task::JoinHandle<Result<bytes::Bytes>>);
+
+impl NextPage {
+    async fn bytes(mut self, ep: &str) -> Result<bytes::Bytes> {
+        match (&mut self.0).await {
+            Ok(r) => r,
+            Err(e) if e.is_cancelled() => Err(SourceError::Cancelled),
+            Err(e) => Err(SourceError::Transport {
+                endpoint: ep.to_owned(),
+                message: format!("the request for the next page failed: {e}"),
+                tls: false,
+            }),
+        }
+    }
+}
+
+impl Drop for NextPage {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
