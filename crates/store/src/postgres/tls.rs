@@ -200,9 +200,15 @@ pub(crate) fn connector(params: &Params) -> Result<Option<MakeRustls>> {
         // The system's verifier checks the host name too: verify-ca is verify-full there.
         (Mode::VerifyFull | Mode::VerifyCa, None) => platform()?,
         // verify-ca, and require/prefer with a root certificate (libpq: as verify-ca).
-        (_, Some(roots)) => Arc::new(ChainOnly { roots, algorithms }),
+        (_, Some(roots)) => Arc::new(NoNameCheck {
+            roots: Some(roots),
+            algorithms,
+        }),
         (_, None) if system => platform()?,
-        (_, None) => Arc::new(Unchecked { algorithms }),
+        (_, None) => Arc::new(NoNameCheck {
+            roots: None,
+            algorithms,
+        }),
     };
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -243,14 +249,17 @@ pub(crate) fn connector(params: &Params) -> Result<Option<MakeRustls>> {
     }))
 }
 
-/// The chain is checked against the roots; the host name is not (`verify-ca`).
+/// The host name is not checked: the chain against `roots` when given (`verify-ca`, and
+/// `prefer`/`require` with `sslrootcert`), else nothing — encryption without authenticating
+/// the server (libpq's `prefer` and `require` without a root). The handshake's signatures are
+/// always checked against the certificate the server sent.
 #[derive(Debug)]
-struct ChainOnly {
-    roots: Arc<RootCertStore>,
+struct NoNameCheck {
+    roots: Option<Arc<RootCertStore>>,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for NoNameCheck {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -259,57 +268,16 @@ impl ServerCertVerifier for ChainOnly {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        let cert = ParsedCertificate::try_from(end_entity)?;
-        verify_server_cert_signed_by_trust_anchor(
-            &cert,
-            &self.roots,
-            intermediates,
-            now,
-            self.algorithms.all,
-        )?;
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
-}
-
-/// Encryption without authenticating the server: libpq's `prefer` and `require` without a
-/// root certificate. The handshake's signatures are still checked against the certificate
-/// the server sent.
-#[derive(Debug)]
-struct Unchecked {
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for Unchecked {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        if let Some(roots) = &self.roots {
+            let cert = ParsedCertificate::try_from(end_entity)?;
+            verify_server_cert_signed_by_trust_anchor(
+                &cert,
+                roots,
+                intermediates,
+                now,
+                self.algorithms.all,
+            )?;
+        }
         Ok(ServerCertVerified::assertion())
     }
 
