@@ -18,7 +18,7 @@ command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -
 python3 -c 'import tenable' 2>/dev/null || pip install -q pytenable
 
 cargo build --release --locked --bin tenax
-TENAX=target/release/tenax
+TENAX=${CARGO_TARGET_DIR:-target}/release/tenax
 
 # The simulator in its own process, so each client's RSS is its own.
 $TENAX sim --assets "$ASSETS" --sc-hosts "$SC_HOSTS" --seed 42 --chunk-interval-ms 1 --write-config "$WORK/tenax.toml" >"$WORK/sim.out" 2>&1 &

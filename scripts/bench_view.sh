@@ -20,7 +20,7 @@ trap 'kill $SIM_PID $SERVE_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
 
 cargo build --release --locked --bin tenax
-TENAX=$PWD/target/release/tenax
+TENAX=$(realpath -m "${CARGO_TARGET_DIR:-target}")/release/tenax
 if [ -n "${CARGO_TARGET_DIR:-}" ]; then TENAX=$CARGO_TARGET_DIR/release/tenax; fi
 DB="sqlite://$WORK/view.db"
 
