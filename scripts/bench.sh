@@ -108,12 +108,14 @@ About 50 µs of CPU per VM finding, spread thin, on two cores shared with the si
 | correlation after the sync | ~0.8 s | every stored asset of every source (20,000 here) |
 
 The bar (≥ 5× pyTenable while storing) needs ~20 µs of CPU per finding in all, simulator
-included: a 2.5× cut with no single part above 40%. Tried this session and dropped: storing the
-repeated `plugin` member of each raw record once (−100 bytes a row, CPU unchanged: the locator
-scan and hash cost what LZ4 saved). Earlier: mimalloc (RSS over 150 MB), fat LTO (no gain),
-sonic-rs (slower here), insert-first without lookup (no gain), bigger batches (RSS at the limit).
+included: a 2.5× cut with no single part above 40%. Tried and dropped: storing the
+repeated \`plugin\` member of each raw record once (−100 bytes a row, CPU unchanged: the locator
+scan and hash cost what LZ4 saved); mimalloc and jemalloc (same speed, RSS no lower), fat LTO
+(no gain), sonic-rs (slower here), insert-first without lookup (no gain), bigger batches (RSS at
+the limit). Done: SC pages are asked for one ahead while the previous one is stored (~10 %).
+Peak RSS is reached after the export, in the reconciliation and the correlation that end every
+sync (~125 MB during the export, ~175 MB at the end), over the 150 MB bar.
 Left to try: one pass for splitting and parsing (the splitter re-scans every byte serde reads),
-secondary indexes built after a first full load, SC pages fetched ahead while the previous one
-is parsed.
+secondary indexes built after a first full load.
 MD
 echo "wrote the sync section of BENCHMARKS.md"
