@@ -114,7 +114,7 @@ scan and hash cost what LZ4 saved); mimalloc and jemalloc (same speed, RSS no lo
 (no gain), sonic-rs (slower here), insert-first without lookup (no gain), bigger batches (RSS at
 the limit). Done: SC pages are asked for one ahead while the previous one is stored (~10 %).
 Peak RSS is reached after the export, in the reconciliation and the correlation that end every
-sync (~125 MB during the export, ~175 MB at the end), over the 150 MB bar.
+sync; with the writer's SQLite page cache at 16 MiB (was 32 MiB: ~175 MB) it stays under 150 MB.
 Left to try: one pass for splitting and parsing (the splitter re-scans every byte serde reads),
 secondary indexes built after a first full load.
 MD
